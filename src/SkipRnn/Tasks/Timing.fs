@@ -1,0 +1,37 @@
+namespace SkipRnn.Tasks
+
+open System
+
+/// Trial timing in seconds (SPEC §3). Every duration is configurable; these are the authors' values.
+type Timing =
+    { /// Seconds per time step of the generated batch (θ·dt when training with coarsened discretization).
+      Dt: float
+      BurnIn: float
+      Fixation: float
+      /// Length of each stimulus period.
+      Stimulus: float
+      Delay: float
+      Response: float
+      /// Half-width J of the training jitter: each period but the response lasts a uniform integer number
+      /// of steps in [T − J, T + J). Zero disables jitter.
+      Jitter: float
+      /// Scoring and loss start this long after the burn-in and into the response period.
+      Grace: float }
+
+    static member Default =
+        { Dt = 0.005; BurnIn = 1.0; Fixation = 0.5; Stimulus = 0.5; Delay = 1.0; Response = 0.5
+          Jitter = 0.1; Grace = 0.2 }
+
+    /// Whole steps in a duration, as the authors' code counts them: ⌊seconds / dt⌋ (with a guard against
+    /// 0.5/0.005 landing on 99.999…).
+    member t.Steps(seconds: float) = int (Math.Floor(seconds / t.Dt + 1e-9))
+
+    /// The same timing on a grid θ times coarser (coarsened discretization).
+    member t.Coarsened(theta: float) = { t with Dt = t.Dt * theta }
+
+/// How to draw one batch.
+type BatchSettings =
+    { Trials: int
+      Timing: Timing
+      /// Draw jittered durations (training) or use the nominal ones (evaluation).
+      Jittered: bool }

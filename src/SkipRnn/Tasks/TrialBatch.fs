@@ -1,0 +1,66 @@
+namespace SkipRnn.Tasks
+
+/// A named stretch of a trial, in the vocabulary of neurogym: burnin, fixation, stimulus, delay,
+/// stimulus1, stimulus2, response. Start and length are in time steps of the batch's own dt.
+type Period = { Name: string; Start: int; Length: int }
+
+/// A contiguous range of time steps.
+type Window =
+    { Start: int; Length: int }
+    member w.End = w.Start + w.Length
+    member w.Contains(t: int) = t >= w.Start && t < w.Start + w.Length
+
+/// What a trial asks of the network.
+type Answer =
+    /// Release fixation and point at this direction (radians, [0, 2π)).
+    | Respond of direction: float
+    /// Keep fixating through the response period (non-match trials).
+    | Fixate
+    /// Pick one of several discrete responses (rule reversal: 0 or 1).
+    | Choose of response: int
+
+/// One stimulus shown in a trial: which ring (1 or 2), where, how strong, and in which period.
+type Stimulus = { Modality: int; Direction: float; Strength: float; Period: string }
+
+/// The conditions of one trial, kept for analysis (activity export, trajectories coloured by condition).
+type TrialCondition =
+    { Stimuli: Stimulus list
+      /// dms/dnms/dmc/dnmc: whether stimulus 2 matches stimulus 1.
+      Match: bool option }
+
+/// Everything a task hands to training: a batch of trials that share their timing (durations are drawn
+/// once per batch), laid out time-major: element (t, b, i) of an array with row size R is at
+/// (t * Trials + b) * R + i.
+type TrialBatch =
+    { Task: string
+      Trials: int
+      /// Total time steps, burn-in included.
+      Steps: int
+      /// The first BurnIn steps run forward only (no loss, no gradient); their final state carries on.
+      BurnIn: int
+      /// Seconds per step (the base dt, or θ·dt for coarsened discretization).
+      Dt: float
+      InputSize: int
+      OutputSize: int
+      /// [Steps, Trials, InputSize]
+      Inputs: float32[]
+      /// [Steps, Trials, OutputSize]
+      Targets: float32[]
+      /// [Steps, Trials]: weight of each (step, trial) in the squared-error loss; the loss of a network is
+      /// Σ_t,b weight · Σ_o (y − target)². Zero outside the fixation and response windows.
+      LossWeights: float32[]
+      /// All periods in order, the burn-in first; they tile [0, Steps).
+      Periods: Period[]
+      /// Steps scored as "must fixate" (from the grace time after burn-in to the response).
+      FixationWindow: Window
+      /// Steps scored as the response (from the grace time into the response period to its end).
+      ResponseWindow: Window
+      /// Weight w of the fixation score in the performance: the nominal share of the trial spent fixating.
+      FixationShare: float
+      Answers: Answer[]
+      Conditions: TrialCondition[] }
+
+    member b.InputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.InputSize
+    member b.OutputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.OutputSize
+    /// Steps after the burn-in (the ones that carry loss and gradient).
+    member b.TrainedSteps = b.Steps - b.BurnIn
