@@ -1,0 +1,84 @@
+namespace SkipRnn.Engine
+
+open SkipRnn.Tasks
+open SkipRnn.Model
+open SkipRnn.Numerics
+
+/// A trial batch with what every backend derives from it once, for all networks: the runs of steps over
+/// which the input is constant (so W_in·x is computed once per run, not once per step) and the Euler
+/// constants at the batch's dt.
+type PreparedBatch =
+    { Batch: TrialBatch
+      /// First step of each constant-input segment.
+      SegmentStarts: int[]
+      /// Segment of each step.
+      SegmentOf: int[]
+      /// [segments, trials, inputs]: the input of each segment.
+      SegmentInputs: float32[]
+      /// dt/τ_i per unit.
+      Alpha: float32[]
+      /// η ← NoiseDecay·η + NoiseGain·ξ (Ornstein–Uhlenbeck at the batch's dt).
+      NoiseDecay: float32
+      NoiseGain: float32
+      NoiseScale: float32 }
+
+    member p.Segments = p.SegmentStarts.Length
+
+module PreparedBatch =
+
+    let prepare (arch: Architecture) (batch: TrialBatch) =
+        if batch.InputSize <> arch.Inputs then
+            invalidArg "batch" (sprintf "the task has %d inputs but the network expects %d" batch.InputSize arch.Inputs)
+        if batch.OutputSize <> arch.Outputs then
+            invalidArg "batch" (sprintf "the task has %d outputs but the network expects %d" batch.OutputSize arch.Outputs)
+        let rowLength = batch.Trials * batch.InputSize
+        let sameAsPrevious t =
+            let a = System.ReadOnlySpan(batch.Inputs, t * rowLength, rowLength)
+            let b = System.ReadOnlySpan(batch.Inputs, (t - 1) * rowLength, rowLength)
+            System.MemoryExtensions.SequenceEqual(a, b)
+        let starts = [| for t in 0 .. batch.Steps - 1 do if t = 0 || not (sameAsPrevious t) then yield t |]
+        let segmentOf = Array.zeroCreate batch.Steps
+        for s in 0 .. starts.Length - 1 do
+            let stop = if s + 1 < starts.Length then starts[s + 1] else batch.Steps
+            for t in starts[s] .. stop - 1 do segmentOf[t] <- s
+        let segmentInputs = Array.zeroCreate (starts.Length * rowLength)
+        for s in 0 .. starts.Length - 1 do
+            System.Array.Copy(batch.Inputs, starts[s] * rowLength, segmentInputs, s * rowLength, rowLength)
+        let dt = batch.Dt
+        { Batch = batch
+          SegmentStarts = starts
+          SegmentOf = segmentOf
+          SegmentInputs = segmentInputs
+          Alpha = Array.init arch.Units (fun i -> float32 (dt / arch.TauOf i))
+          NoiseDecay = float32 (1.0 - dt / arch.NoiseTau)
+          NoiseGain = float32 (sqrt (2.0 * dt / arch.NoiseTau))
+          NoiseScale = float32 arch.NoiseScale }
+
+/// What a backend does for one group of networks (one network per worker on the CPU; all networks at once
+/// on a GPU) inside the time loop. The driver decides which of these to call when — the integrator's
+/// math — and the backend only computes. Step t reads the state before step t and writes the state after
+/// it; "the state after step t" is what is read out, regularized and mixed.
+type IRecurrentKernels =
+    /// Copy the group's parameters in (effective W under Dale's law) and set up the batch: input currents
+    /// per segment, the initial noise η(0), the zero initial state. `store` keeps what the backward pass needs.
+    abstract Begin: parameters: Parameters * firstNetwork: int * batch: PreparedBatch * noise: NoiseKey * store: bool -> unit
+    /// Euler step t: Δ = α ⊙ (−r + f(W r + b + h + σ η)), r ← r + Δ, then η advances.
+    abstract Step: t: int -> unit
+    /// Record the anchor of a skip of this level starting at step t (called after Step t):
+    /// anchor = r_before + theta·Δ (theta = 0 for a plain skip).
+    abstract Anchor: level: int * theta: float32 -> unit
+    /// After Step t: r ← β r + (1 − β) anchor(level).
+    abstract Mix: level: int * beta: float32 -> unit
+    /// Readout of every stored state, the loss, and the loss's direct gradient with respect to each state and
+    /// to W_out. Returns each network's loss (NaN or ∞ marks a diverged network).
+    abstract Loss: unit -> float32[]
+    /// Start the backward pass through step t: the adjoint of the state after step t.
+    abstract BeginBackStep: t: int -> unit
+    /// Reverse of Mix: the anchor of the level receives (1 − β)·adjoint, the state keeps β·adjoint.
+    abstract Unmix: level: int * beta: float32 -> unit
+    /// Reverse of Step t and of the anchors recorded at it.
+    abstract BackStep: t: int * anchored: Skip[] -> unit
+    /// Gradients of the group's networks, added to `gradients` at the networks' blocks.
+    abstract Gradients: gradients: float32[] -> unit
+    /// Task performance of each network of the group on the batch (forward with `store = true` first).
+    abstract Score: unit -> float[]

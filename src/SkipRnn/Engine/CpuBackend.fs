@@ -1,0 +1,344 @@
+namespace SkipRnn.Engine
+
+open System
+open System.Numerics.Tensors
+open Microsoft.FSharp.NativeInterop
+open SkipRnn.Numerics
+open SkipRnn.Model
+
+#nowarn "9"
+
+/// The CPU backend for one network at a time (each worker thread owns one). Rows of length N are padded
+/// to Np = 16·⌈N/16⌉ so that every row is a whole number of AVX-512 vectors; padded lanes have α = 0 and
+/// zero weights, so they stay zero and never touch the real units.
+///
+/// Layout of the stored trajectory (trained steps only; the burn-in runs in two scratch slots):
+///   states  [T+1, B, Np]  slot k = the state before trained step k (slot T = after the last step)
+///   fprime  [T, B, Np]    f'(p) of trained step k; the backward pass overwrites it with δ = ∂L/∂p
+///   direct  [T+1, B, Np]  slot k+1 = the loss's direct gradient with respect to states slot k+1
+///   readout [T, B, Op]    y of the state after trained step k, then dL/dz
+[<Sealed>]
+type CpuBackend(arch: Architecture) =
+    let pad (n: int) = (n + 15) / 16 * 16
+    let n = arch.Units
+    let np = pad n
+    let inputs = arch.Inputs
+    let nin = arch.InputUnits
+    let ninp = pad nin
+    let outputs = arch.Outputs
+    let op = pad outputs
+    let nout = arch.OutputUnits
+    let outStart = arch.OutputStart
+    let layout = ParameterLayout.Of arch
+    let relu = (arch.Activation = ReLU)
+
+    // Parameters of the current network, in the layouts the products want.
+    let w = new NativeBuffer(n * np)          // W[i, j] at i·Np + j
+    let wt = new NativeBuffer(n * np)         // W[i, j] at j·Np + i
+    let winT = new NativeBuffer(inputs * ninp) // W_in[i, k] at k·Ninp + i
+    let woutT = new NativeBuffer(nout * op)    // W_out[o, j] at j·Op + o
+    let woutFull = new NativeBuffer(outputs * np) // W_out[o, j] at o·Np + OutputStart + j
+    let bias = new NativeBuffer(np)
+    let alpha = new NativeBuffer(np)
+    let unitMask = new NativeBuffer(np)
+    let dWt = new NativeBuffer(n * np)
+    let dWinT = new NativeBuffer(inputs * ninp)
+    let dWoutFull = new NativeBuffer(outputs * np)
+    let rawRecurrent = Array.zeroCreate<float32> (n * n)
+    do for i in 0 .. n - 1 do unitMask[i] <- 1.0f
+
+    // Sized to the batch on first use and grown when needed (never inside the time loop).
+    let mutable capacityKey = (0, 0, 0, 0, false)
+    let mutable states: NativeBuffer = null
+    let mutable burnStates: NativeBuffer = null
+    let mutable fprime: NativeBuffer = null
+    let mutable direct: NativeBuffer = null
+    let mutable readout: NativeBuffer = null
+    let mutable currents: NativeBuffer = null
+    let mutable currentGrads: NativeBuffer = null
+    let mutable segmentInputs: NativeBuffer = null
+    let mutable pre: NativeBuffer = null
+    let mutable scratchFp: NativeBuffer = null
+    let mutable eta: NativeBuffer = null
+    let mutable xi: NativeBuffer = null
+    let mutable delta: NativeBuffer = null
+    let mutable adjoint: NativeBuffer = null
+    let mutable carry: NativeBuffer = null
+    let mutable gDelta: NativeBuffer = null
+    let mutable gId: NativeBuffer = null
+    let mutable anchors: NativeBuffer = null
+    let mutable anchorGrads: NativeBuffer = null
+    let mutable levels = 0
+    let mutable capacityTrials = 0
+
+    let mutable batch = Unchecked.defaultof<PreparedBatch>
+    let mutable noise = Unchecked.defaultof<NoiseKey>
+    let mutable network = 0
+    let mutable training = false
+    let mutable trials = 0
+    let mutable burnIn = 0
+    let mutable trained = 0
+    let mutable lastStep = -1
+    let mutable readoutReady = false
+
+    let release (b: NativeBuffer) = if not (isNull b) then (b :> IDisposable).Dispose()
+
+    let ensureLevels (count: int) =
+        if count > levels then
+            release anchors
+            release anchorGrads
+            anchors <- new NativeBuffer(count * capacityTrials * np)
+            anchorGrads <- new NativeBuffer(count * capacityTrials * np)
+            levels <- count
+
+    let ensureCapacity (b: int) (steps: int) (segments: int) (isTraining: bool) =
+        let (cb, cs, cseg, _, ct) = capacityKey
+        let fits = b <= cb && steps <= cs && segments <= cseg && (ct || not isTraining)
+        if not fits then
+            let b = max b cb
+            let steps = max steps cs
+            let segments = max segments cseg
+            let isTraining = isTraining || ct
+            for buf in [ states; burnStates; fprime; direct; readout; currents; currentGrads; segmentInputs; pre
+                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; anchors; anchorGrads ] do release buf
+            let row = b * np
+            states <- new NativeBuffer((steps + 1) * row)
+            burnStates <- new NativeBuffer(2 * row)
+            fprime <- if isTraining then new NativeBuffer(steps * row) else null
+            direct <- if isTraining then new NativeBuffer((steps + 1) * row) else null
+            readout <- new NativeBuffer(steps * b * op)
+            currents <- new NativeBuffer(segments * row)
+            currentGrads <- new NativeBuffer(segments * row)
+            segmentInputs <- new NativeBuffer(segments * b * inputs)
+            pre <- new NativeBuffer(row)
+            scratchFp <- new NativeBuffer(row)
+            eta <- new NativeBuffer(row)
+            xi <- new NativeBuffer(2 * Normal.pairsPerRow (b * n) + 64)
+            delta <- new NativeBuffer(row)
+            adjoint <- new NativeBuffer(row)
+            carry <- new NativeBuffer(row)
+            gDelta <- new NativeBuffer(row)
+            gId <- new NativeBuffer(row)
+            capacityTrials <- b
+            let l = max levels 1
+            levels <- 0
+            ensureLevels l
+            capacityKey <- (b, steps, segments, 0, isTraining)
+
+    let rowSize () = trials * np
+    let stateBefore (t: int) =
+        if t >= burnIn then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
+        else NativePtr.add burnStates.Ptr ((t % 2) * rowSize ())
+    let anchorOf (level: int) = NativePtr.add anchors.Ptr (level * rowSize ())
+    let anchorGradOf (level: int) = NativePtr.add anchorGrads.Ptr (level * rowSize ())
+    let span (p: nativeptr<float32>) (count: int) = Span<float32>(NativePtr.toVoidPtr p, count)
+
+    /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
+    let fillNoise (row: int) =
+        Normal.fillRow noise network row (trials * n) xi.Ptr
+
+    let computeReadout () =
+        if not readoutReady then
+            let rows = trained * trials
+            Gemm.multiply rows op nout (NativePtr.add states.Ptr (rowSize () + outStart)) np 1 woutT.Ptr op readout.Ptr op false
+            match arch.Readout with
+            | Sigmoid ->
+                let all = span readout.Ptr (rows * op)
+                TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
+            | Softmax ->
+                for r in 0 .. rows - 1 do
+                    Loss.activateRow Softmax (span (NativePtr.add readout.Ptr (r * op)) op) outputs
+            readoutReady <- true
+
+    member _.Architecture = arch
+
+    interface IRecurrentKernels with
+
+        member _.Begin(parameters, firstNetwork, prepared, key, store) =
+            let tb = prepared.Batch
+            ensureCapacity tb.Trials tb.TrainedSteps prepared.Segments store
+            trials <- tb.Trials
+            batch <- prepared
+            noise <- key
+            network <- firstNetwork
+            training <- store
+            burnIn <- tb.BurnIn
+            trained <- tb.TrainedSteps
+            lastStep <- -1
+            readoutReady <- false
+            let p = parameters.ReadOnlyBlock firstNetwork
+            // Weights into their product layouts.
+            for i in 0 .. n - 1 do
+                for j in 0 .. n - 1 do
+                    let raw = p[layout.Recurrent + i * n + j]
+                    rawRecurrent[i * n + j] <- raw
+                    let v = Parameters.effectiveRecurrent arch raw j
+                    w[i * np + j] <- v
+                    wt[j * np + i] <- v
+            for i in 0 .. nin - 1 do
+                for k in 0 .. inputs - 1 do
+                    winT[k * ninp + i] <- p[layout.InputWeights + i * inputs + k]
+            for o in 0 .. outputs - 1 do
+                for j in 0 .. nout - 1 do
+                    let v = p[layout.OutputWeights + o * nout + j]
+                    woutT[j * op + o] <- v
+                    woutFull[o * np + outStart + j] <- v
+            for i in 0 .. n - 1 do
+                bias[i] <- p[layout.Bias + i]
+                alpha[i] <- prepared.Alpha[i]
+            // Input currents h = W_in x, once per constant-input segment.
+            let segRow = trials * inputs
+            prepared.SegmentInputs.AsSpan(0, prepared.Segments * segRow).CopyTo(segmentInputs.Span)
+            for s in 0 .. prepared.Segments - 1 do
+                Gemm.multiply trials ninp inputs (NativePtr.add segmentInputs.Ptr (s * segRow)) inputs 1
+                    winT.Ptr ninp (NativePtr.add currents.Ptr (s * rowSize ())) np false
+            (span currentGrads.Ptr (prepared.Segments * rowSize ())).Clear()
+            (span (stateBefore 0) (rowSize ())).Clear()
+            // η(0) ~ N(0, 1)
+            fillNoise 0
+            (span eta.Ptr (rowSize ())).Clear()
+            Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr 0.0f 1.0f unitMask.Ptr
+
+        member _.Step(t) =
+            lastStep <- t
+            let rIn = stateBefore t
+            let rOut = stateBefore (t + 1)
+            let row = rowSize ()
+            let h = NativePtr.add currents.Ptr (batch.SegmentOf[t] * row)
+            let fp = if training && t >= burnIn then NativePtr.add fprime.Ptr ((t - burnIn) * row) else NativePtr.nullPtr
+            Gemm.multiply trials np n rIn np 1 wt.Ptr np pre.Ptr np false
+            if relu then
+                Pointwise.euler true trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr fp
+            else
+                Pointwise.addInputs trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale
+                let fpTarget = if NativePtr.isNullPtr fp then scratchFp.Ptr else fp
+                Pointwise.activation arch.Activation (span pre.Ptr row) (span fpTarget row)
+                Pointwise.euler false trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr NativePtr.nullPtr
+            fillNoise (t + 1)
+            Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr batch.NoiseDecay batch.NoiseGain unitMask.Ptr
+
+        member _.Anchor(level, theta) =
+            ensureLevels (level + 1)
+            Pointwise.combine (rowSize ()) 1.0f (stateBefore lastStep) theta delta.Ptr (anchorOf level)
+
+        member _.Mix(level, beta) =
+            let r = stateBefore (lastStep + 1)
+            Pointwise.combine (rowSize ()) beta r (1.0f - beta) (anchorOf level) r
+
+        member _.Loss() =
+            computeReadout ()
+            let tb = batch.Batch
+            let rows = trained * trials
+            let mutable loss = 0.0
+            for k in 0 .. trained - 1 do
+                let t = burnIn + k
+                for b in 0 .. trials - 1 do
+                    let row = span (NativePtr.add readout.Ptr ((k * trials + b) * op)) op
+                    let wgt = tb.LossWeights[t * trials + b]
+                    if wgt > 0.0f then
+                        let target = ReadOnlySpan(tb.Targets, tb.OutputIndex(t, b), outputs)
+                        loss <- loss + Loss.rowLossAndGradient arch.Readout wgt row target outputs
+                    else row.Clear()
+            // Activity regularizer: λ_r · mean |r| over the recorded states (after each trained step) and units.
+            let recorded = span (NativePtr.add states.Ptr (rowSize ())) (rows * np)
+            let activityScale = float32 (arch.ActivityRegularization / float (rows * n))
+            loss <- loss + float activityScale * float (TensorPrimitives.SumOfMagnitudes(Span.op_Implicit recorded))
+            let weightScale = float32 (arch.WeightRegularization / float (n * n))
+            loss <- loss + float weightScale * float (TensorPrimitives.SumOfMagnitudes(ReadOnlySpan rawRecurrent))
+            readoutReady <- false
+            // Direct gradient on each recorded state: W_outᵀ dL/dz (through the full-width W_out) + λ_r sign(r).
+            let directRecorded = NativePtr.add direct.Ptr (rowSize ())
+            Gemm.multiply rows np outputs readout.Ptr op 1 woutFull.Ptr np directRecorded np false
+            Pointwise.addSign (rows * np) activityScale (NativePtr.add states.Ptr (rowSize ())) directRecorded
+            // dL/dW_out (full width; the output population's columns are taken out in Gradients).
+            Gemm.multiply outputs np rows readout.Ptr 1 op (NativePtr.add states.Ptr (rowSize ())) np dWoutFull.Ptr np false
+            (span carry.Ptr (rowSize ())).Clear()
+            [| float32 loss |]
+
+        member _.BeginBackStep(t) =
+            let row = rowSize ()
+            Pointwise.combine row 1.0f carry.Ptr 1.0f (NativePtr.add direct.Ptr ((t + 1 - burnIn) * row)) adjoint.Ptr
+
+        member _.Unmix(level, beta) =
+            let row = rowSize ()
+            Pointwise.combine row (1.0f - beta) adjoint.Ptr 0.0f adjoint.Ptr (anchorGradOf level)
+            Pointwise.combine row beta adjoint.Ptr 0.0f adjoint.Ptr adjoint.Ptr
+
+        member _.BackStep(t, anchored) =
+            let row = rowSize ()
+            let fpDelta = NativePtr.add fprime.Ptr ((t - burnIn) * row)
+            if anchored.Length = 0 then
+                Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr fpDelta carry.Ptr
+            else
+                Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gDelta.Ptr
+                Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gId.Ptr
+                for s in anchored do
+                    let ga = anchorGradOf s.Level
+                    Pointwise.accumulate row ga gId.Ptr
+                    if s.Kind = Aligned then Pointwise.combine row 1.0f gDelta.Ptr s.Theta ga gDelta.Ptr
+                Pointwise.eulerBackwardAnchored trials np gDelta.Ptr gId.Ptr alpha.Ptr fpDelta carry.Ptr
+            // carry += δ·W  (the adjoint reaching the state before step t through the recurrent product)
+            Gemm.multiply trials np n fpDelta np 1 w.Ptr np carry.Ptr np true
+            Pointwise.accumulate row fpDelta (NativePtr.add currentGrads.Ptr (batch.SegmentOf[t] * row))
+
+        member _.Gradients(gradients) =
+            let rows = trained * trials
+            let row = rowSize ()
+            let g = Span<float32>(gradients, network * layout.Count, layout.Count)
+            // dW = Σ δ rᵀ over every trained step and trial, computed as dWᵀ[j, :] = Σ r[j]·δ[:].
+            Gemm.multiply n np rows states.Ptr 1 np fprime.Ptr np dWt.Ptr np false
+            let weightScale = float32 (arch.WeightRegularization / float (n * n))
+            for i in 0 .. n - 1 do
+                for j in 0 .. n - 1 do
+                    let raw = rawRecurrent[i * n + j]
+                    let sign = float32 (MathF.Sign raw)
+                    let dEffective = dWt[j * np + i]
+                    let dRaw = if arch.Dale then dEffective * Parameters.daleSign arch j * sign else dEffective
+                    g[layout.Recurrent + i * n + j] <- g[layout.Recurrent + i * n + j] + dRaw + weightScale * sign
+            // db and dW_in from the per-segment sums of δ.
+            let segments = batch.Segments
+            for s in 0 .. segments - 1 do
+                for b in 0 .. trials - 1 do
+                    let src = NativePtr.add currentGrads.Ptr (s * row + b * np)
+                    for i in 0 .. n - 1 do
+                        g[layout.Bias + i] <- g[layout.Bias + i] + NativePtr.get src i
+            Gemm.multiply inputs ninp (segments * trials) segmentInputs.Ptr 1 inputs currentGrads.Ptr np dWinT.Ptr ninp false
+            for i in 0 .. nin - 1 do
+                for k in 0 .. inputs - 1 do
+                    g[layout.InputWeights + i * inputs + k] <- g[layout.InputWeights + i * inputs + k] + dWinT[k * ninp + i]
+            for o in 0 .. outputs - 1 do
+                for j in 0 .. nout - 1 do
+                    g[layout.OutputWeights + o * nout + j] <- g[layout.OutputWeights + o * nout + j] + dWoutFull[o * np + outStart + j]
+            ignore rows
+
+        member _.Score() =
+            computeReadout ()
+            let rows = trained * trials
+            [| Performance.score batch.Batch (ReadOnlySpan(NativePtr.toVoidPtr readout.Ptr, rows * op)) op |]
+
+    /// States of the current batch after the forward pass: the state after trained step k of `trial` is
+    /// at [(k + 1)·B + trial]·Np (copied out, for analysis and tests).
+    member _.RecordedStates() =
+        let row = rowSize ()
+        let result = Array.zeroCreate<float32> (trained * trials * n)
+        for k in 0 .. trained - 1 do
+            for b in 0 .. trials - 1 do
+                let src = NativePtr.add states.Ptr ((k + 1) * row + b * np)
+                for i in 0 .. n - 1 do
+                    result[(k * trials + b) * n + i] <- NativePtr.get src i
+        result
+
+    /// Readouts y of the current batch after the forward pass, [T, B, O].
+    member _.Readouts() =
+        computeReadout ()
+        let result = Array.zeroCreate<float32> (trained * trials * outputs)
+        for r in 0 .. trained * trials - 1 do
+            for o in 0 .. outputs - 1 do
+                result[r * outputs + o] <- readout[r * op + o]
+        result
+
+    interface IDisposable with
+        member _.Dispose() =
+            for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dWinT; dWoutFull
+                         states; burnStates; fprime; direct; readout; currents; currentGrads; segmentInputs; pre
+                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; anchors; anchorGrads ] do release buf

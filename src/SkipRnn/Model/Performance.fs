@@ -1,0 +1,80 @@
+namespace SkipRnn.Model
+
+open System
+open SkipRnn.Tasks
+
+/// Task performance (SPEC §4) and the 10th–90th percentile training criterion.
+module Performance =
+
+    let private argmax (v: ReadOnlySpan<float32>) (count: int) =
+        let mutable best = 0
+        for o in 1 .. count - 1 do
+            if v[o] > v[best] then best <- o
+        best
+
+    /// Scores the readouts of one network on a batch. The outputs for the state after step BurnIn + k of
+    /// `trial` start at y[(k·Trials + trial)·stride].
+    ///
+    /// Ring tasks: fix = share of (step, trial) in the fixation window with fixation output > 0.5;
+    /// resp = share of response-window (step, trial) pairs that hold fixation on Fixate trials
+    ///      + share that release it on Respond trials × share of Respond-trial pairs decoded within 0.2π;
+    /// performance = w·fix + (1 − w)·resp, w = the batch's FixationShare. (This is the authors' measure; with
+    /// no Fixate trials resp is the fraction released times the fraction on target.)
+    /// Choice tasks: share of loss-weighted steps whose argmax output is the target's argmax.
+    let score (batch: TrialBatch) (y: ReadOnlySpan<float32>) (stride: int) =
+        let trials = batch.Trials
+        let isChoice = batch.Answers |> Array.exists (function Choose _ -> true | _ -> false)
+        if isChoice then
+            let mutable scored = 0
+            let mutable correct = 0
+            for t in batch.BurnIn .. batch.Steps - 1 do
+                for b in 0 .. trials - 1 do
+                    if batch.LossWeights[t * trials + b] > 0.0f then
+                        let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
+                        let target = ReadOnlySpan(batch.Targets, batch.OutputIndex(t, b), batch.OutputSize)
+                        scored <- scored + 1
+                        if argmax row batch.OutputSize = argmax target batch.OutputSize then correct <- correct + 1
+            if scored = 0 then 0.0 else float correct / float scored
+        else
+            let fixWin = batch.FixationWindow
+            let mutable held = 0
+            for t in fixWin.Start .. fixWin.End - 1 do
+                for b in 0 .. trials - 1 do
+                    if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then held <- held + 1
+            let fix = if fixWin.Length = 0 then 1.0 else float held / float (fixWin.Length * trials)
+            let respWin = batch.ResponseWindow
+            let mutable heldOnFixate = 0
+            let mutable releasedOnRespond = 0
+            let mutable onTarget = 0
+            let mutable respondTrials = 0
+            for b in 0 .. trials - 1 do
+                match batch.Answers[b] with
+                | Respond direction ->
+                    respondTrials <- respondTrials + 1
+                    for t in respWin.Start .. respWin.End - 1 do
+                        let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
+                        if row[0] < 0.5f then releasedOnRespond <- releasedOnRespond + 1
+                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < 0.2 * Math.PI then
+                            onTarget <- onTarget + 1
+                | Fixate | Choose _ ->
+                    for t in respWin.Start .. respWin.End - 1 do
+                        if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then heldOnFixate <- heldOnFixate + 1
+            let pairs = float (respWin.Length * trials)
+            let resp =
+                if respWin.Length = 0 then 1.0
+                else
+                    let accuracy = if respondTrials = 0 then 0.0 else float onTarget / float (respWin.Length * respondTrials)
+                    float heldOnFixate / pairs + float releasedOnRespond / pairs * accuracy
+            let w = batch.FixationShare
+            w * fix + (1.0 - w) * resp
+
+    /// Mean performance of the networks between the 10th and 90th percentile: sort, drop the lowest and
+    /// highest 10 % (indices [⌊0.1 M⌋, ⌊0.9 M⌋), as the authors' code does). NaN counts as 0.
+    let criterion (performances: float[]) =
+        let sorted = performances |> Array.map (fun p -> if Double.IsNaN p then 0.0 else p) |> Array.sort
+        let m = sorted.Length
+        if m = 0 then 0.0
+        else
+            let lo = int (0.1 * float m)
+            let hi = int (0.9 * float m)
+            if hi <= lo then Array.average sorted else Array.average sorted[lo .. hi - 1]

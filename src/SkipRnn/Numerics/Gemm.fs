@@ -1,0 +1,166 @@
+namespace SkipRnn.Numerics
+
+open System.Runtime.Intrinsics
+open Microsoft.FSharp.NativeInterop
+
+#nowarn "9"
+
+/// The one matrix product the CPU engine needs, for every product of the model (recurrent forward and
+/// backward, weight gradients, readout, input currents):
+///
+///     C[i, 0:n] (+)= Σ_k A(i, k) · B[k, 0:n],    A(i, k) = a[i·ai + k·ak]
+///
+/// B and C are row-major with row strides ldb and ldc; A is addressed through two strides, so the same
+/// kernel reads A or its transpose. n must be a multiple of 16 (buffers are padded to it). The AVX-512
+/// path keeps a 4 × 64 block of C in 16 registers and streams k; the fallback is plain scalar code.
+module Gemm =
+
+    let inline private bcast (p: nativeptr<float32>) = Vector512.Create(NativePtr.read p)
+    let inline private load (p: nativeptr<float32>) (o: int) = Vector512.Load(NativePtr.add p o)
+    let inline private fma (a: Vector512<float32>) (b: Vector512<float32>) (c: Vector512<float32>) =
+        Vector512.FusedMultiplyAdd(a, b, c)
+
+    /// Rows i0..i0+3, columns j0..j0+63.
+    let private block4x4 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let c0 = c
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let z = Vector512<float32>.Zero
+        let mutable r00 = if acc then load c0 0 else z
+        let mutable r01 = if acc then load c0 16 else z
+        let mutable r02 = if acc then load c0 32 else z
+        let mutable r03 = if acc then load c0 48 else z
+        let mutable r10 = if acc then load c1 0 else z
+        let mutable r11 = if acc then load c1 16 else z
+        let mutable r12 = if acc then load c1 32 else z
+        let mutable r13 = if acc then load c1 48 else z
+        let mutable r20 = if acc then load c2 0 else z
+        let mutable r21 = if acc then load c2 16 else z
+        let mutable r22 = if acc then load c2 32 else z
+        let mutable r23 = if acc then load c2 48 else z
+        let mutable r30 = if acc then load c3 0 else z
+        let mutable r31 = if acc then load c3 16 else z
+        let mutable r32 = if acc then load c3 32 else z
+        let mutable r33 = if acc then load c3 48 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load pb 0
+            let b1 = load pb 16
+            let b2 = load pb 32
+            let b3 = load pb 48
+            let a0 = bcast pa
+            r00 <- fma a0 b0 r00; r01 <- fma a0 b1 r01; r02 <- fma a0 b2 r02; r03 <- fma a0 b3 r03
+            let a1 = bcast (NativePtr.add pa ai)
+            r10 <- fma a1 b0 r10; r11 <- fma a1 b1 r11; r12 <- fma a1 b2 r12; r13 <- fma a1 b3 r13
+            let a2 = bcast (NativePtr.add pa (2 * ai))
+            r20 <- fma a2 b0 r20; r21 <- fma a2 b1 r21; r22 <- fma a2 b2 r22; r23 <- fma a2 b3 r23
+            let a3 = bcast (NativePtr.add pa (3 * ai))
+            r30 <- fma a3 b0 r30; r31 <- fma a3 b1 r31; r32 <- fma a3 b2 r32; r33 <- fma a3 b3 r33
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r00, c0); Vector512.Store(r01, NativePtr.add c0 16); Vector512.Store(r02, NativePtr.add c0 32); Vector512.Store(r03, NativePtr.add c0 48)
+        Vector512.Store(r10, c1); Vector512.Store(r11, NativePtr.add c1 16); Vector512.Store(r12, NativePtr.add c1 32); Vector512.Store(r13, NativePtr.add c1 48)
+        Vector512.Store(r20, c2); Vector512.Store(r21, NativePtr.add c2 16); Vector512.Store(r22, NativePtr.add c2 32); Vector512.Store(r23, NativePtr.add c2 48)
+        Vector512.Store(r30, c3); Vector512.Store(r31, NativePtr.add c3 16); Vector512.Store(r32, NativePtr.add c3 32); Vector512.Store(r33, NativePtr.add c3 48)
+
+    /// One row, columns j0..j0+63.
+    let private block1x4 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let mutable r0 = if acc then load c 0 else z
+        let mutable r1 = if acc then load c 16 else z
+        let mutable r2 = if acc then load c 32 else z
+        let mutable r3 = if acc then load c 48 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let a0 = bcast pa
+            r0 <- fma a0 (load pb 0) r0; r1 <- fma a0 (load pb 16) r1
+            r2 <- fma a0 (load pb 32) r2; r3 <- fma a0 (load pb 48) r3
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r0, c); Vector512.Store(r1, NativePtr.add c 16)
+        Vector512.Store(r2, NativePtr.add c 32); Vector512.Store(r3, NativePtr.add c 48)
+
+    /// Four rows, columns j0..j0+15.
+    let private block4x1 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let mutable r0 = if acc then load c 0 else z
+        let mutable r1 = if acc then load c1 0 else z
+        let mutable r2 = if acc then load c2 0 else z
+        let mutable r3 = if acc then load c3 0 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load pb 0
+            r0 <- fma (bcast pa) bv r0
+            r1 <- fma (bcast (NativePtr.add pa ai)) bv r1
+            r2 <- fma (bcast (NativePtr.add pa (2 * ai))) bv r2
+            r3 <- fma (bcast (NativePtr.add pa (3 * ai))) bv r3
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r0, c); Vector512.Store(r1, c1); Vector512.Store(r2, c2); Vector512.Store(r3, c3)
+
+    /// One row, columns j0..j0+15.
+    let private block1x1 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (acc: bool) =
+        let mutable r = if acc then load c 0 else Vector512<float32>.Zero
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            r <- fma (bcast pa) (load pb 0) r
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r, c)
+
+    let private scalar (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+                       (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        for i in 0 .. m - 1 do
+            let ci = NativePtr.add c (i * ldc)
+            if not acc then
+                for j in 0 .. n - 1 do NativePtr.set ci j 0.0f
+            for kk in 0 .. k - 1 do
+                let aik = NativePtr.get a (i * ai + kk * ak)
+                if aik <> 0.0f then
+                    let bk = NativePtr.add b (kk * ldb)
+                    for j in 0 .. n - 1 do
+                        NativePtr.set ci j (NativePtr.get ci j + aik * NativePtr.get bk j)
+
+    /// C (+)= A·B as described above. `accumulate = false` overwrites C.
+    let multiply (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+                 (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        if Vector512.IsHardwareAccelerated then
+            let wide = n / 64 * 64
+            let mutable i = 0
+            while i + 4 <= m do
+                let ar = NativePtr.add a (i * ai)
+                let cr = NativePtr.add c (i * ldc)
+                let mutable j = 0
+                while j < wide do
+                    block4x4 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                    j <- j + 64
+                while j < n do
+                    block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                    j <- j + 16
+                i <- i + 4
+            while i < m do
+                let ar = NativePtr.add a (i * ai)
+                let cr = NativePtr.add c (i * ldc)
+                let mutable j = 0
+                while j < wide do
+                    block1x4 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                    j <- j + 64
+                while j < n do
+                    block1x1 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                    j <- j + 16
+                i <- i + 1
+        else
+            scalar m n k a ai ak b ldb c ldc accumulate
+

@@ -1,0 +1,38 @@
+namespace SkipRnn.Training
+
+open System
+
+/// Adam with the settings of SPEC §1 (learning rate 0.1/N, β1 0.9, β2 0.999, ε 1e-7), one independent
+/// optimizer state per network, in the formulation of TensorFlow/Keras that the authors used:
+///     lr_t = lr·√(1 − β2^t)/(1 − β1^t),   θ ← θ − lr_t·m/(√v + ε).
+[<Sealed>]
+type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: float, ?epsilon: float) =
+    let beta1 = defaultArg beta1 0.9
+    let beta2 = defaultArg beta2 0.999
+    let epsilon = defaultArg epsilon 1e-7
+    let m = Array.zeroCreate<float32> (networks * size)
+    let v = Array.zeroCreate<float32> (networks * size)
+    let steps = Array.zeroCreate<int> networks
+
+    member _.LearningRate = learningRate
+    member _.Steps(network: int) = steps[network]
+
+    /// One update of network `network`'s block of `parameters` with its block of `gradients`.
+    member _.Update(network: int, parameters: float32[], gradients: float32[]) =
+        steps[network] <- steps[network] + 1
+        let t = float steps[network]
+        let lrT = float32 (learningRate * sqrt (1.0 - beta2 ** t) / (1.0 - beta1 ** t))
+        let b1 = float32 beta1
+        let b2 = float32 beta2
+        let eps = float32 epsilon
+        let o = network * size
+        for i in o .. o + size - 1 do
+            let g = gradients[i]
+            let mi = b1 * m[i] + (1.0f - b1) * g
+            let vi = b2 * v[i] + (1.0f - b2) * g * g
+            m[i] <- mi
+            v[i] <- vi
+            parameters[i] <- parameters[i] - lrT * mi / (MathF.Sqrt vi + eps)
+
+    /// The optimizer state, for checkpoints: first and second moments and step counts.
+    member _.State = m, v, steps

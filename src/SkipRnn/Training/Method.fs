@@ -1,0 +1,64 @@
+namespace SkipRnn.Training
+
+open SkipRnn.Model
+
+/// A training method with its hyperparameters (paper §3–4, SPEC §5).
+type Method =
+    /// The base model: Euler at dt throughout.
+    | Control
+    /// Coarsened discretization: θ starts at theta0 and steps down linearly to 1.
+    | CD of theta0: float
+    /// Skip connections through time of length theta; β starts at beta0 and rises to 1.
+    | SCTT of theta: int * beta0: float
+    /// Dynamics-aligned skip connections of length theta; β starts at beta0 and rises to 1.
+    | DASC of theta: int * beta0: float
+
+    member m.Name =
+        match m with
+        | Control -> "control"
+        | CD _ -> "cd"
+        | SCTT _ -> "sctt"
+        | DASC _ -> "dasc"
+
+    /// The paper's label: Control, CD10, SCTT40, DASC10, …
+    member m.Label =
+        match m with
+        | Control -> "Control"
+        | CD theta0 -> sprintf "CD%g" theta0
+        | SCTT (theta, _) -> sprintf "SCTT%d" theta
+        | DASC (theta, _) -> sprintf "DASC%d" theta
+
+/// When each value of θ or β is used: `stepCount` annealing steps give s = stepCount + 1 stages that share
+/// the first `annealSteps` training steps equally; after them the base model trains on.
+type Schedule =
+    { Method: Method
+      StepCount: int
+      AnnealSteps: int }
+
+    member s.Stages = s.StepCount + 1
+    member s.StageLength = max 1 (s.AnnealSteps / s.Stages)
+
+    /// The stage of a training step (0 .. Stages−1), or None once annealing is over.
+    member s.StageAt(step: int) =
+        let k = step / s.StageLength
+        if k < s.Stages then Some k else None
+
+    /// θ_k = θ0·(s − 1 − k)/(s − 1), raised to 1 (for step count 5: 10, 8, 6, 4, 2, 1).
+    member s.CoarseningAt(stage: int, theta0: float) =
+        if s.Stages <= 1 then 1.0
+        else max 1.0 (theta0 * float (s.Stages - 1 - stage) / float (s.Stages - 1))
+
+    /// β_k = β0 + (1 − β0)·k/(s − 1) (one stage: β = 1).
+    member s.RatioAt(stage: int, beta0: float) =
+        if s.Stages <= 1 then 1.0
+        else beta0 + (1.0 - beta0) * float stage / float (s.Stages - 1)
+
+    /// The integrator for a training step.
+    member s.IntegratorAt(step: int) =
+        match s.StageAt step, s.Method with
+        | None, _ | _, Control -> Euler
+        | Some k, CD theta0 ->
+            let theta = s.CoarseningAt(k, theta0)
+            if theta = 1.0 then Euler else CoarseEuler theta
+        | Some k, SCTT (theta, beta0) -> SkipThroughTime(theta, s.RatioAt(k, beta0))
+        | Some k, DASC (theta, beta0) -> DynamicsAligned(theta, s.RatioAt(k, beta0))

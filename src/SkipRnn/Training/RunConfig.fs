@@ -1,0 +1,90 @@
+namespace SkipRnn.Training
+
+open SkipRnn.Tasks
+open SkipRnn.Model
+
+/// Everything that defines one training run (SPEC defaults). Two runs with equal configs produce the same
+/// numbers (up to the order of floating-point reductions, which is fixed per network).
+type RunConfig =
+    { Task: string
+      Method: Method
+      /// Number of annealing steps for θ (CD) or β (SCTT, DASC); s = StepCount + 1 stages.
+      StepCount: int
+      Networks: int
+      Seed: uint64
+      Units: int
+      Activation: Activation
+      Dale: bool
+      NoiseScale: float
+      /// Trials per training batch.
+      Trials: int
+      /// Trials per evaluation.
+      EvaluationTrials: int
+      /// Evaluate every this many training steps.
+      EvaluateEvery: int
+      MaxSteps: int
+      /// Training steps over which the annealing stages are spread.
+      AnnealSteps: int
+      /// Target of the 10th–90th-percentile mean performance.
+      Criterion: float
+      /// None: 0.1/N.
+      LearningRate: float option
+      Timing: Timing }
+
+    static member Default =
+        { Task = "go"; Method = Control; StepCount = 5; Networks = 100; Seed = 1UL; Units = 50
+          Activation = ReLU; Dale = false; NoiseScale = 0.1; Trials = 20; EvaluationTrials = 200
+          EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Criterion = 0.99
+          LearningRate = None; Timing = Timing.Default }
+
+    member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
+    member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps }
+
+    /// A short name for folders and tables: task_method_θ_stepcount_β0_seed.
+    member c.Slug =
+        let hyper =
+            match c.Method with
+            | Control -> ""
+            | CD theta0 -> sprintf "_t%g_s%d" theta0 c.StepCount
+            | SCTT (theta, beta0) | DASC (theta, beta0) -> sprintf "_t%d_s%d_b%g" theta c.StepCount beta0
+        sprintf "%s_%s%s_n%d_seed%d" c.Task c.Method.Name hyper c.Networks c.Seed
+
+module RunConfig =
+
+    /// The network a config asks for on a task.
+    let architecture (config: RunConfig) (task: TaskDefinition) =
+        let standard = Architecture.Standard(config.Units, task.InputSize, task.OutputSize)
+        let arch =
+            match task.Network with
+            | PopulationNetwork -> standard
+            | ChoiceNetwork ->
+                { standard with
+                    InputUnits = config.Units; OutputStart = 0; OutputUnits = config.Units; Readout = Softmax }
+        { arch with Activation = config.Activation; Dale = config.Dale; NoiseScale = config.NoiseScale }
+
+    /// One clear sentence for the first thing wrong with a config, or the config.
+    let validate (config: RunConfig) : Result<RunConfig, string> =
+        let beta name b =
+            if not (b > 0.0 && b <= 1.0) then Some (sprintf "the initial ratio β0 must lie in (0, 1], got %g (%s)" b name) else None
+        let methodError =
+            match config.Method with
+            | Control -> None
+            | CD theta0 -> if not (theta0 >= 1.0) then Some (sprintf "the skip length θ must be at least 1, got %g" theta0) else None
+            | SCTT (theta, b) | DASC (theta, b) ->
+                if theta < 1 then Some (sprintf "the skip length θ must be at least 1, got %d" theta)
+                else beta config.Method.Name b
+        match methodError with
+        | Some e -> Error e
+        | None ->
+            if config.Networks < 1 then Error (sprintf "the number of networks must be at least 1, got %d" config.Networks)
+            elif config.Units < 2 then Error (sprintf "the number of units must be at least 2, got %d" config.Units)
+            elif config.StepCount < 0 then Error (sprintf "the step count must not be negative, got %d" config.StepCount)
+            elif config.Trials < 1 || config.EvaluationTrials < 1 then Error "the numbers of training and evaluation trials must be at least 1"
+            elif config.EvaluateEvery < 1 then Error "evaluations must happen at least every 1 step"
+            elif config.MaxSteps < 1 then Error "the maximum number of training steps must be at least 1"
+            elif config.AnnealSteps < 0 then Error "the annealing span must not be negative"
+            elif not (config.Criterion > 0.0 && config.Criterion <= 1.0) then Error "the criterion must lie in (0, 1]"
+            elif config.NoiseScale < 0.0 then Error "the noise scale must not be negative"
+            elif config.LearningRate |> Option.exists (fun lr -> not (lr > 0.0)) then Error "the learning rate must be positive"
+            elif not (config.Timing.Dt > 0.0) then Error "dt must be positive"
+            else Ok config

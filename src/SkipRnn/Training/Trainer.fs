@@ -1,0 +1,171 @@
+namespace SkipRnn.Training
+
+open System
+open System.Diagnostics
+open System.Threading
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+open SkipRnn.Engine
+
+/// One evaluation of every network on fresh trials with the true dynamics.
+type Evaluation =
+    { /// Training steps done when evaluated.
+      Step: int
+      /// Seconds spent training so far (evaluations excluded).
+      TrainSeconds: float
+      /// Mean performance of the networks between the 10th and 90th percentile.
+      Criterion: float
+      Performances: float[]
+      /// Mean training loss of the last step over the networks still training.
+      MeanLoss: float
+      /// θ and β of the schedule at the last training step (1 when not used).
+      Theta: float
+      Beta: float
+      Diverged: int }
+
+type Outcome =
+    /// The criterion was reached.
+    | Succeeded
+    /// The step limit was reached first.
+    | Failed
+    /// Stopped from outside (Ctrl-C, a time limit) before either; resumable from its checkpoint.
+    | Interrupted
+
+    member o.Name = match o with Succeeded -> "succeeded" | Failed -> "failed" | Interrupted -> "interrupted"
+
+/// Where training stands; everything needed to resume exactly.
+type TrainingState =
+    { Config: RunConfig
+      Architecture: Architecture
+      Parameters: Parameters
+      Adam: Adam
+      /// Training step at which each network diverged (its loss or gradient stopped being finite), or −1.
+      /// A diverged network is frozen: it gets no further updates but is still evaluated.
+      DivergedAt: int[]
+      Evaluations: ResizeArray<Evaluation>
+      mutable Step: int
+      mutable TrainSeconds: float
+      /// Counted floating-point operations of training, all networks (see Flops).
+      mutable Flops: float
+      mutable LastLosses: float[]
+      mutable Outcome: Outcome option }
+
+    member s.Succeeded = s.Outcome = Some Succeeded
+
+[<Sealed>]
+type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: TrainingState) =
+    let arch = RunConfig.architecture config task
+    let engine = new CpuEngine(arch, ?workers = workers)
+    let schedule = config.Schedule
+    let state =
+        match state with
+        | Some s -> s
+        | None ->
+            let parameters = Parameters.initialize arch config.Networks config.Seed
+            { Config = config
+              Architecture = arch
+              Parameters = parameters
+              Adam = Adam(config.Networks, arch.ParameterCount, config.EffectiveLearningRate)
+              DivergedAt = Array.create config.Networks -1
+              Evaluations = ResizeArray()
+              Step = 0
+              TrainSeconds = 0.0
+              Flops = 0.0
+              LastLosses = Array.create config.Networks nan
+              Outcome = None }
+    let gradients = Array.zeroCreate<float32> (config.Networks * arch.ParameterCount)
+    let everyNetwork = Array.init config.Networks id
+
+    let allFinite (span: ReadOnlySpan<float32>) =
+        let mutable ok = true
+        for v in span do
+            if not (Single.IsFinite v) then ok <- false
+        ok
+
+    member _.State = state
+    member _.Architecture = arch
+    member _.Engine = engine
+
+    /// The batch, plan and noise of training step `step` (a pure function of the config and the step).
+    member _.TrainingBatch(step: int) =
+        let integrator = schedule.IntegratorAt step
+        let timing = config.Timing.Coarsened integrator.DtFactor
+        let rng = Rng.Create(config.Seed, Streams.TrainingTrials, uint64 step)
+        let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true } rng
+        let prepared = PreparedBatch.prepare arch batch
+        integrator, prepared, Integrator.plan integrator batch, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step)
+
+    /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
+    member _.EvaluationBatch(index: int) =
+        let rng = Rng.Create(config.Seed, Streams.EvaluationTrials, uint64 index)
+        let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } rng
+        PreparedBatch.prepare arch batch, NoiseKey.Create(config.Seed, Streams.EvaluationNoise, uint64 index)
+
+    /// One training step of every network that has not diverged.
+    member this.TrainStep() =
+        let clock = Stopwatch.StartNew()
+        let step = state.Step
+        let integrator, prepared, plan, noise = this.TrainingBatch step
+        let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
+        let losses = engine.Gradients(state.Parameters, active, prepared, plan, noise, gradients)
+        let size = arch.ParameterCount
+        for m in active do
+            let finite = Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size))
+            if finite then state.Adam.Update(m, state.Parameters.Values, gradients)
+            else state.DivergedAt[m] <- step
+        state.LastLosses <- losses
+        state.Flops <- state.Flops + float active.Length * Flops.trainingStep arch prepared
+        state.Step <- step + 1
+        clock.Stop()
+        state.TrainSeconds <- state.TrainSeconds + clock.Elapsed.TotalSeconds
+        integrator
+
+    /// Evaluates every network on fresh trials with the true dynamics and records the result.
+    member this.Evaluate(integrator: Integrator) =
+        let index = state.Evaluations.Count
+        let prepared, noise = this.EvaluationBatch index
+        let plan = SkipPlan.Empty prepared.Batch.Steps
+        let performances = engine.Evaluate(state.Parameters, everyNetwork, prepared, plan, noise)
+        let live = state.LastLosses |> Array.filter Double.IsFinite
+        let theta, beta =
+            match integrator with
+            | Euler -> 1.0, 1.0
+            | CoarseEuler theta -> theta, 1.0
+            | SkipThroughTime (theta, beta) | DynamicsAligned (theta, beta) -> float theta, beta
+        let evaluation =
+            { Step = state.Step
+              TrainSeconds = state.TrainSeconds
+              Criterion = Performance.criterion performances
+              Performances = performances
+              MeanLoss = (if live.Length = 0 then nan else Array.average live)
+              Theta = theta
+              Beta = beta
+              Diverged = state.DivergedAt |> Array.filter (fun d -> d >= 0) |> Array.length }
+        state.Evaluations.Add evaluation
+        evaluation
+
+    /// Trains until the criterion, the step limit, or cancellation. `onEvaluation` sees every evaluation
+    /// (progress, checkpoints).
+    member this.Run(onEvaluation: Evaluation -> unit, cancel: CancellationToken) =
+        let mutable finished =
+            match state.Outcome with
+            | Some Succeeded | Some Failed -> true
+            | Some Interrupted | None -> false
+        if not finished then state.Outcome <- None
+        while not finished do
+            if cancel.IsCancellationRequested then
+                state.Outcome <- Some Interrupted
+                finished <- true
+            else
+                let integrator = this.TrainStep()
+                if state.Step % config.EvaluateEvery = 0 || state.Step >= config.MaxSteps then
+                    let e = this.Evaluate integrator
+                    if e.Criterion >= config.Criterion then state.Outcome <- Some Succeeded
+                    elif state.Step >= config.MaxSteps then state.Outcome <- Some Failed
+                    onEvaluation e
+                    finished <- state.Outcome.IsSome
+        state
+
+    interface IDisposable with
+        member _.Dispose() = (engine :> IDisposable).Dispose()
