@@ -1,5 +1,313 @@
 namespace SkipRnn.Tasks
 
-/// Placeholder: the 16 standard tasks (written next).
+open System
+open SkipRnn.Numerics
+
+/// The three trial structures of the standard tasks (SPEC §3).
+type Structure =
+    /// fixation, stimulus, response
+    | A
+    /// fixation, stimulus, delay, response
+    | B
+    /// fixation, stimulus1, delay, stimulus2, response
+    | C
+
+/// One of the 16 standard tasks.
+type TaskInfo =
+    { /// Name in Yang et al. (2019), e.g. "dlydm1".
+      Name: string
+      /// Name in Soo, Goudar & Wang (2023), e.g. "ddm".
+      PaperName: string
+      Structure: Structure
+      /// One of the 9 tasks that need memory over a delay.
+      LongTermMemory: bool
+      /// Position in the 20-task order of Yang et al., which sets the rule input unit.
+      RuleIndex: int }
+
+/// The 16 standard cognitive tasks of Yang et al. (2019) used by the paper: their table, their timing and
+/// a generator of trial batches.
 module StandardTasks =
-    let placeholder = ()
+
+    /// [fixation (1), ring of modality 1 (32), ring of modality 2 (32), rule one-hot (20)].
+    let [<Literal>] InputSize = 85
+    /// [fixation (1), ring (32)].
+    let [<Literal>] OutputSize = 33
+    /// Input index of the first rule unit; task r drives unit RuleOffset + r.
+    let [<Literal>] RuleOffset = 65
+    let [<Literal>] RuleCount = 20
+
+    /// Input index of the first unit of the ring of `modality` (1 or 2).
+    let ringOffset (modality: int) = 1 + (modality - 1) * Ring.Units
+
+    let [<Literal>] private BurnInPeriod = "burnin"
+    let [<Literal>] private ResponsePeriod = "response"
+
+    let private task name paperName structure longTermMemory ruleIndex =
+        { Name = name; PaperName = paperName; Structure = structure; LongTermMemory = longTermMemory
+          RuleIndex = ruleIndex }
+
+    /// The 16 tasks, in the paper's order.
+    let all =
+        [ task "go" "go" A false 0
+          task "rtgo" "rtgo" A false 1
+          task "dlygo" "dgo" B true 2
+          task "anti" "anti" A false 3
+          task "rtanti" "rtanti" A false 4
+          task "dlyanti" "danti" B true 5
+          task "dm1" "dm" A false 6
+          task "ctxdm1" "dmd" A false 8
+          task "multsendm" "msdm" A false 10
+          task "dlydm1" "ddm" C true 11
+          task "ctxdlydm1" "ddmd" C true 13
+          task "multsendlydm" "msddm" C true 15
+          task "dms" "dms" C true 16
+          task "dnms" "dnms" C true 17
+          task "dmc" "dmc" C true 18
+          task "dnmc" "dnmc" C true 19 ]
+
+    /// A task by its name in Yang et al. or in the paper, ignoring case.
+    let tryFind (name: string) =
+        let same (a: string) = String.Equals(a, name.Trim(), StringComparison.OrdinalIgnoreCase)
+        all |> List.tryFind (fun t -> same t.Name || same t.PaperName)
+
+    /// The periods after the burn-in, with their nominal durations in seconds.
+    let nominalPeriods (structure: Structure) (timing: Timing) =
+        match structure with
+        | A ->
+            [ "fixation", timing.Fixation; "stimulus", timing.Stimulus; ResponsePeriod, timing.Response ]
+        | B ->
+            [ "fixation", timing.Fixation; "stimulus", timing.Stimulus; "delay", timing.Delay
+              ResponsePeriod, timing.Response ]
+        | C ->
+            [ "fixation", timing.Fixation; "stimulus1", timing.Stimulus; "delay", timing.Delay
+              "stimulus2", timing.Stimulus; ResponsePeriod, timing.Response ]
+
+    /// Weight w of the fixation score in the performance: the nominal share of the trial (burn-in excluded)
+    /// spent before the response. 2/3, 4/5 and 5/6 for structures A, B and C with the default timing.
+    let fixationShare (structure: Structure) (timing: Timing) =
+        let total = nominalPeriods structure timing |> List.sumBy snd
+        (total - timing.Response) / total
+
+    /// The periods of one batch, burn-in first. Every period but the burn-in and the response takes exactly
+    /// one draw from rng, jittered or not, so that the trial conditions drawn afterwards are the same for
+    /// any dt and any jitter setting.
+    let private layOutPeriods (structure: Structure) (settings: BatchSettings) (rng: Rng) =
+        let timing = settings.Timing
+        let j = timing.Steps timing.Jitter
+        let jittered = settings.Jittered && j > 0
+        let steps (name, seconds) =
+            let t = timing.Steps seconds
+            let shortest = if jittered && name <> ResponsePeriod then t - j else t
+            if shortest < 1 then
+                invalidArg "settings" (sprintf "period %s would last %d steps at dt = %g s" name shortest timing.Dt)
+            if name = ResponsePeriod then t
+            elif jittered then rng.UniformInt(t - j, t + j)
+            else
+                rng.UniformInt(0, 1) |> ignore
+                t
+        let lengths =
+            (BurnInPeriod, timing.Steps timing.BurnIn)
+            :: (nominalPeriods structure timing |> List.map (fun p -> fst p, steps p))
+        lengths
+        |> List.scan (fun (previous: Period) (name, length) ->
+            { Name = name; Start = previous.Start + previous.Length; Length = length })
+            { Name = ""; Start = 0; Length = 0 }
+        |> List.tail
+        |> Array.ofList
+
+    // ---- Trial conditions, one function per task family. Each returns what the trial shows and asks.
+
+    let private stimulus modality direction strength period =
+        { Modality = modality; Direction = Ring.wrap direction; Strength = strength; Period = period }
+
+    let private randomModality (rng: Rng) = rng.UniformInt(1, 3)
+    let private randomDirection (rng: Rng) = rng.Uniform(0.0, Ring.twoPi)
+
+    /// The second direction of a pair: a1 + U(π/2, 3π/2), so at least 90° away from a1.
+    let private awayFrom a1 (rng: Rng) = Ring.wrap (a1 + rng.Uniform(Math.PI / 2.0, 3.0 * Math.PI / 2.0))
+
+    /// Strengths c ± δ of a pair, the stronger one first or second at random.
+    let private pairStrengths (rng: Rng) =
+        let c = rng.Uniform(0.8, 1.2)
+        let delta = rng.Uniform(0.1, 0.2)
+        if rng.Bernoulli 0.5 then c + delta, c - delta else c - delta, c + delta
+
+    let private noMatch stimuli answer = { Stimuli = stimuli; Match = None }, answer
+
+    /// go, anti, rtgo, rtanti, dlygo, dlyanti: one stimulus in a random modality; respond at it (anti: at its
+    /// opposite).
+    let private goFamily anti period (rng: Rng) =
+        let modality = randomModality rng
+        let direction = randomDirection rng
+        let answer = if anti then direction + Math.PI else direction
+        noMatch [ stimulus modality direction 1.0 period ] (Respond(Ring.wrap answer))
+
+    /// dm1, ctxdm1, dlydm1, ctxdlydm1: respond at the stronger of two stimuli in modality 1. The ctx tasks add
+    /// the same two directions in modality 2, with their own strengths, as a distractor.
+    let private dmFamily withDistractor (period1, period2) (rng: Rng) =
+        let a1 = randomDirection rng
+        let a2 = awayFrom a1 rng
+        let gamma1, gamma2 = pairStrengths rng
+        let attended = [ stimulus 1 a1 gamma1 period1; stimulus 1 a2 gamma2 period2 ]
+        let distractor =
+            if withDistractor then
+                let d1, d2 = pairStrengths rng
+                [ stimulus 2 a1 d1 period1; stimulus 2 a2 d2 period2 ]
+            else []
+        noMatch (attended @ distractor) (Respond(if gamma1 > gamma2 then a1 else a2))
+
+    /// multsendm, multsendlydm: both modalities carry the pair, modality m weighted k and the other 2 − k;
+    /// a1 has strength c + δ in both, so its summed strength is the larger. When delayed, which of the pair
+    /// comes first is a coin flip.
+    let private multiSensoryFamily delayed (rng: Rng) =
+        let m = randomModality rng
+        let a1 = randomDirection rng
+        let a2 = awayFrom a1 rng
+        let c = rng.Uniform(0.8, 1.2)
+        let delta = rng.Uniform(0.1, 0.2)
+        let k = rng.Uniform(1.2, 1.4)
+        let period1, period2 =
+            if not delayed then "stimulus", "stimulus"
+            elif rng.Bernoulli 0.5 then "stimulus1", "stimulus2"
+            else "stimulus2", "stimulus1"
+        let weight modality = if modality = m then k else 2.0 - k
+        let stimuli =
+            [ for modality in [ 1; 2 ] do
+                  stimulus modality a1 (weight modality * (c + delta)) period1
+                  stimulus modality a2 (weight modality * (c - delta)) period2 ]
+        noMatch stimuli (Respond a1)
+
+    /// Matching tasks respond at stimulus 2 on the trial kind they look for and keep fixating otherwise.
+    let private matching respondOnMatch isMatch a1 a2 (rng: Rng) =
+        let modality1 = randomModality rng
+        let modality2 = randomModality rng
+        let stimuli = [ stimulus modality1 a1 1.0 "stimulus1"; stimulus modality2 a2 1.0 "stimulus2" ]
+        { Stimuli = stimuli; Match = Some isMatch },
+        (if isMatch = respondOnMatch then Respond(Ring.wrap a2) else Fixate)
+
+    /// dms, dnms: stimulus 2 matches stimulus 1 (within ±π/18) or lies π/2 to 3π/2 away, with probability ½.
+    let private dmsFamily respondOnMatch (rng: Rng) =
+        let a1 = randomDirection rng
+        let isMatch = rng.Bernoulli 0.5
+        let a2 =
+            if isMatch then a1 + rng.Uniform(-Math.PI / 18.0, Math.PI / 18.0)
+            else awayFrom a1 rng
+        matching respondOnMatch isMatch a1 a2 rng
+
+    /// dmc, dnmc: categories [0, π) and [π, 2π); a match is two directions of the same category. Like the
+    /// authors, each direction is drawn from the first quarter arc of its category.
+    // The authors' code makes every non-match trial category 1 then 2; here both orders are equally likely.
+    let private dmcFamily respondOnMatch (rng: Rng) =
+        let isMatch = rng.Bernoulli 0.5
+        let category1 = rng.UniformInt(0, 2)
+        let category2 = if isMatch then category1 else 1 - category1
+        let a1 = float category1 * Math.PI + rng.Uniform(0.0, Math.PI / 2.0)
+        let a2 = float category2 * Math.PI + rng.Uniform(0.0, Math.PI / 2.0)
+        matching respondOnMatch isMatch a1 a2 rng
+
+    let private conditionsOf (task: TaskInfo) : Rng -> TrialCondition * Answer =
+        match task.Name with
+        | "go" -> goFamily false "stimulus"
+        | "anti" -> goFamily true "stimulus"
+        | "rtgo" -> goFamily false ResponsePeriod
+        | "rtanti" -> goFamily true ResponsePeriod
+        | "dlygo" -> goFamily false "stimulus"
+        | "dlyanti" -> goFamily true "stimulus"
+        | "dm1" -> dmFamily false ("stimulus", "stimulus")
+        | "ctxdm1" -> dmFamily true ("stimulus", "stimulus")
+        | "multsendm" -> multiSensoryFamily false
+        | "dlydm1" -> dmFamily false ("stimulus1", "stimulus2")
+        | "ctxdlydm1" -> dmFamily true ("stimulus1", "stimulus2")
+        | "multsendlydm" -> multiSensoryFamily true
+        | "dms" -> dmsFamily true
+        // The authors' code gives dnms the targets of dms; we follow the name: respond on non-match.
+        | "dnms" -> dmsFamily false
+        | "dmc" -> dmcFamily true
+        | "dnmc" -> dmcFamily false
+        | other -> invalidArg "task" (sprintf "unknown standard task %s" other)
+
+    /// Draws a batch of trials of `task`: first the period durations (one draw per jitterable period), then the
+    /// conditions trial by trial; then lays out inputs, targets and loss weights (SPEC §2–3).
+    let generate (task: TaskInfo) (settings: BatchSettings) (rng: Rng) : TrialBatch =
+        if settings.Trials < 1 then invalidArg "settings" "a batch needs at least one trial"
+        let timing = settings.Timing
+        let periods = layOutPeriods task.Structure settings rng
+        let sample = conditionsOf task
+        let drawn = Array.init settings.Trials (fun _ -> sample rng)
+        let conditions = Array.map fst drawn
+        let answers = Array.map snd drawn
+
+        let n = settings.Trials
+        let burnIn = periods[0].Length
+        let response = Array.last periods
+        let steps = response.Start + response.Length
+        let grace = timing.Steps timing.Grace
+        let fixationWindow = { Start = burnIn + grace; Length = response.Start - burnIn - grace }
+        let responseWindow = { Start = response.Start + grace; Length = response.Length - grace }
+        if fixationWindow.Length < 1 || responseWindow.Length < 1 then
+            invalidArg "settings" "the grace time leaves an empty fixation or response window"
+
+        // Reaction-time tasks show their stimulus in the response period and keep the fixation input on there.
+        let reactionTime = task.Name = "rtgo" || task.Name = "rtanti"
+        let fixationInput (p: Period) =
+            p.Name <> BurnInPeriod && (p.Name <> ResponsePeriod || reactionTime)
+
+        let inputs = Array.zeroCreate<float32> (steps * n * InputSize)
+        let targets = Array.zeroCreate<float32> (steps * n * OutputSize)
+        let responseRings =
+            answers
+            |> Array.map (function
+                | Respond psi ->
+                    let ring = Array.zeroCreate<float32> Ring.Units
+                    Ring.writeResponseTarget psi (Span ring)
+                    ring
+                | Fixate -> Array.zeroCreate<float32> Ring.Units
+                | Choose _ -> invalidOp "standard tasks have no discrete choices")
+        for p in periods do
+            for t in p.Start .. p.Start + p.Length - 1 do
+                for b in 0 .. n - 1 do
+                    let i = (t * n + b) * InputSize
+                    inputs[i + RuleOffset + task.RuleIndex] <- 1.0f
+                    if fixationInput p then inputs[i] <- 1.0f
+                    let o = (t * n + b) * OutputSize
+                    match p.Name, answers[b] with
+                    | ResponsePeriod, Respond _ ->
+                        targets[o] <- 0.05f
+                        responseRings[b].CopyTo(targets, o + 1)
+                    | ResponsePeriod, _ -> targets[o] <- 0.85f
+                    | _ ->
+                        targets[o] <- 0.85f
+                        Array.fill targets (o + 1) Ring.Units 0.05f
+
+        for b in 0 .. n - 1 do
+            for s in conditions[b].Stimuli do
+                let p = periods |> Array.find (fun p -> p.Name = s.Period)
+                let pattern = Array.zeroCreate<float32> Ring.Units
+                Ring.addStimulus s.Strength s.Direction (Span pattern)
+                for t in p.Start .. p.Start + p.Length - 1 do
+                    let i = (t * n + b) * InputSize + ringOffset s.Modality
+                    for k in 0 .. Ring.Units - 1 do
+                        inputs[i + k] <- inputs[i + k] + pattern[k]
+
+        // Each window's squared error is averaged over its steps, trials and outputs; the loss is their sum.
+        let lossWeights = Array.zeroCreate<float32> (steps * n)
+        let weight (w: Window) = float32 (1.0 / float (w.Length * n * OutputSize))
+        for w in [ fixationWindow; responseWindow ] do
+            Array.fill lossWeights (w.Start * n) (w.Length * n) (weight w)
+
+        { Task = task.Name
+          Trials = n
+          Steps = steps
+          BurnIn = burnIn
+          Dt = timing.Dt
+          InputSize = InputSize
+          OutputSize = OutputSize
+          Inputs = inputs
+          Targets = targets
+          LossWeights = lossWeights
+          Periods = periods
+          FixationWindow = fixationWindow
+          ResponseWindow = responseWindow
+          FixationShare = fixationShare task.Structure timing
+          Answers = answers
+          Conditions = conditions }
