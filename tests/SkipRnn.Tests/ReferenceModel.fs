@@ -14,15 +14,19 @@ type Trajectory =
       Loss: float }
 
 /// Runs one network (parameters as float64, in the library's flat layout) through a batch with a plan.
-let run (arch: Architecture) (theta: float[]) (batch: TrialBatch) (plan: SkipPlan) (noise: NoiseKey) (network: int) =
+/// The burn-in runs with `burnInTheta`: the training gradient treats the state at the end of the burn-in
+/// as a constant (SPEC §3), so finite differences must perturb only the parameters used after it.
+let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) (batch: TrialBatch) (plan: SkipPlan)
+            (noise: NoiseKey) (network: int) =
     let layout = ParameterLayout.Of arch
+    let theta = ref burnInTheta
     let n, nIn, inputs, outputs = arch.Units, arch.InputUnits, arch.Inputs, arch.Outputs
-    let wIn i k = theta[layout.InputWeights + i * inputs + k]
-    let wRaw i j = theta[layout.Recurrent + i * n + j]
+    let wIn i k = theta.Value[layout.InputWeights + i * inputs + k]
+    let wRaw i j = theta.Value[layout.Recurrent + i * n + j]
     let w i j =
         if arch.Dale then abs (wRaw i j) * (if j >= arch.FastStart then -1.0 else 1.0) else wRaw i j
-    let b i = theta[layout.Bias + i]
-    let wOut o j = theta[layout.OutputWeights + o * arch.OutputUnits + j]
+    let b i = theta.Value[layout.Bias + i]
+    let wOut o j = theta.Value[layout.OutputWeights + o * arch.OutputUnits + j]
     let dt = batch.Dt
     let alpha i = dt / arch.TauOf i
     let decay = 1.0 - dt / arch.NoiseTau
@@ -36,6 +40,7 @@ let run (arch: Architecture) (theta: float[]) (batch: TrialBatch) (plan: SkipPla
     let anchors = Array.init (max plan.Levels 1) (fun _ -> Array.init trials (fun _ -> Array.zeroCreate<float> n))
     let states = ResizeArray()
     for t in 0 .. batch.Steps - 1 do
+        if t = batch.BurnIn then theta.Value <- trainedTheta
         let next = Array.init trials (fun _ -> Array.zeroCreate<float> n)
         let increment = Array.init trials (fun _ -> Array.zeroCreate<float> n)
         for bb in 0 .. trials - 1 do
@@ -49,14 +54,16 @@ let run (arch: Architecture) (theta: float[]) (batch: TrialBatch) (plan: SkipPla
                 next[bb][i] <- r[bb][i] + increment[bb][i]
         for s in plan.AnchoredAt[t] do
             let th = match s.Kind with Aligned -> float s.Theta | Plain -> 0.0
+            let anchor = anchors[s.Level]
             for bb in 0 .. trials - 1 do
                 for i in 0 .. n - 1 do
-                    anchors[s.Level][bb][i] <- r[bb][i] + th * increment[bb][i]
+                    anchor[bb][i] <- r[bb][i] + th * increment[bb][i]
         for s in plan.EndingAt[t] do
             let beta = float s.Beta
+            let anchor = anchors[s.Level]
             for bb in 0 .. trials - 1 do
                 for i in 0 .. n - 1 do
-                    next[bb][i] <- beta * next[bb][i] + (1.0 - beta) * anchors[s.Level][bb][i]
+                    next[bb][i] <- beta * next[bb][i] + (1.0 - beta) * anchor[bb][i]
         for bb in 0 .. trials - 1 do
             for i in 0 .. n - 1 do
                 r[bb][i] <- next[bb][i]
@@ -87,9 +94,13 @@ let run (arch: Architecture) (theta: float[]) (batch: TrialBatch) (plan: SkipPla
                 let sum = Array.sum e
                 for o in 0 .. outputs - 1 do
                     if target o > 0.0 then loss <- loss - wgt * target o * log (e[o] / sum)
+    theta.Value <- trainedTheta
     let mutable weights = 0.0
     for i in 0 .. n - 1 do
         for j in 0 .. n - 1 do weights <- weights + abs (wRaw i j)
     loss <- loss + arch.ActivityRegularization * activity / float (states.Count * trials * n)
     loss <- loss + arch.WeightRegularization * weights / float (n * n)
     { States = states.ToArray(); Loss = loss }
+
+/// The same parameters throughout.
+let run (arch: Architecture) (theta: float[]) batch plan noise network = runWith arch theta theta batch plan noise network

@@ -1,0 +1,64 @@
+/// Identities between the methods (issue: "exactly the control model's hidden states").
+module SkipRnn.Tests.IdentityTests
+
+open Expecto
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+open SkipRnn.Engine
+
+let private trajectory (arch: Architecture) (parameters: Parameters) (batch: TrialBatch) (integrator: Integrator) noise =
+    use engine = new CpuEngine(arch, 1)
+    let states, _ = engine.Trajectory(parameters, 0, PreparedBatch.prepare arch batch, Integrator.plan integrator batch, noise)
+    states
+
+let private dlygo = (Catalog.tryFind "dlygo").Value
+
+let private taskBatch (timing: Timing) =
+    dlygo.Generate { Trials = 8; Timing = timing; Jittered = true } (Rng.Create(3UL, 1UL))
+
+[<Tests>]
+let identityTests =
+    testList "identities" [
+        let arch = Architecture.Standard(50, dlygo.InputSize, dlygo.OutputSize)
+        let parameters = Parameters.initialize arch 1 5UL
+        let noise = NoiseKey.Create(8UL, 4UL, 0UL)
+        let batch = taskBatch Timing.Default
+        let control = trajectory arch parameters batch Euler noise
+
+        for integrator in [ SkipThroughTime(10, 1.0); SkipThroughTime(40, 1.0); DynamicsAligned(10, 1.0); DynamicsAligned(40, 1.0) ] do
+            testCase (sprintf "%A gives exactly the control states" integrator) <| fun () ->
+                let states = trajectory arch parameters batch integrator noise
+                Expect.sequenceEqual states control "bitwise equal states"
+
+        testCase "CD with θ = 1 gives exactly the control states" <| fun () ->
+            let coarse = taskBatch (Timing.Default.Coarsened 1.0)
+            Expect.sequenceEqual (trajectory arch parameters coarse (CoarseEuler 1.0) noise) control "bitwise equal states"
+
+        testCase "skips with β < 1 do change the states" <| fun () ->
+            let states = trajectory arch parameters batch (DynamicsAligned(10, 0.5)) noise
+            Expect.isFalse (Seq.forall2 (=) states control) "a skip with β = 0.5 must change something"
+
+        testCase "without noise, DASC with β = 0 lands on CD's states at every skip point" <| fun () ->
+            let quiet = { arch with NoiseScale = 0.0 }
+            let theta = 10
+            let nominal = { Timing.Default with Jitter = 0.0 }
+            let fine = taskBatch nominal
+            let coarse = taskBatch (nominal.Coarsened(float theta))
+            Expect.equal coarse.Conditions fine.Conditions "same trials on both grids"
+            let dasc = trajectory quiet parameters fine (DynamicsAligned(theta, 0.0)) noise
+            let cd = trajectory quiet parameters coarse (CoarseEuler(float theta)) noise
+            let n, trials = arch.Units, fine.Trials
+            let ends = Integrator.windows theta fine.Periods |> List.map snd |> List.filter (fun e -> e >= fine.BurnIn)
+            Expect.equal ends.Length (coarse.Steps - coarse.BurnIn) "one skip point per coarse step"
+            let scale = cd |> Array.map abs |> Array.max |> float
+            for e in ends do
+                let kFine = e - fine.BurnIn
+                let kCoarse = (e + 1) / theta - 1 - coarse.BurnIn
+                for b in 0 .. trials - 1 do
+                    for i in 0 .. n - 1 do
+                        let a = float dasc[(kFine * trials + b) * n + i]
+                        let c = float cd[(kCoarse * trials + b) * n + i]
+                        if abs (a - c) > 1e-5 * scale then
+                            failtestf "step %d trial %d unit %d: DASC %g, CD %g" e b i a c
+    ]

@@ -1,0 +1,107 @@
+module SkipRnn.Tests.NumericsTests
+
+open System
+open System.Runtime.Intrinsics
+open Microsoft.FSharp.NativeInterop
+open Expecto
+open FsCheck
+open SkipRnn.Numerics
+
+#nowarn "9"
+
+[<Tests>]
+let threefryTests =
+    testList "threefry" [
+        // Known-answer vectors of Random123 (kat_vectors): counter, key → output.
+        for (c0, c1, k0, k1, e0, e1) in
+            [ 0u, 0u, 0u, 0u, 0x6b200159u, 0x99ba4efeu
+              0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0x1cb996fcu, 0xbb002be7u
+              0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u, 0xc4923a9cu, 0x483df7a0u ] do
+            testCase (sprintf "known answer for counter %08x %08x" c0 c1) <| fun () ->
+                let struct (a, b) = Threefry.block k0 k1 c0 c1
+                Expect.equal (a, b) (e0, e1) "Random123 known-answer vector"
+
+        testCase "16 lanes at once give the scalar blocks" <| fun () ->
+            if Vector512.IsHardwareAccelerated then
+                let start = 0xfffffff8u   // lanes wrap around 2^32
+                let ctr = Vector512.Create(start) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
+                let struct (a, b) = Threefry.block16 0x1234u 0xabcdu 7u ctr
+                for lane in 0 .. 15 do
+                    let struct (ea, eb) = Threefry.block 0x1234u 0xabcdu 7u (start + uint32 lane)
+                    Expect.equal (a.GetElement lane, b.GetElement lane) (ea, eb) (sprintf "lane %d" lane)
+    ]
+
+let private fill key stream row count =
+    let buffer = new NativeBuffer(2 * Normal.pairsPerRow count + 64)
+    Normal.fillRow key stream row count buffer.Ptr
+    let result = Array.init count (fun i -> buffer[i])
+    (buffer :> IDisposable).Dispose()
+    result
+
+[<Tests>]
+let normalTests =
+    testList "normal noise" [
+        for count in [ 1; 2; 31; 50; 1000; 1001 ] do
+            testCase (sprintf "vectorized row of %d equals the scalar reference" count) <| fun () ->
+                let key = NoiseKey.Create(5UL, 4UL, 17UL)
+                for row in [ 0; 1; 99 ] do
+                    let fast = fill key 3 row count
+                    for i in 0 .. count - 1 do
+                        let slow = Normal.sample key 3 row count i
+                        Expect.isLessThan (abs (fast[i] - slow)) 1e-5f (sprintf "row %d sample %d" row i)
+
+        testCase "samples are standard normal and the two halves uncorrelated" <| fun () ->
+            let key = NoiseKey.Create(11UL, 4UL, 0UL)
+            let count = 1000
+            let samples = [| for row in 0 .. 199 -> fill key 0 row count |]
+            let all = Array.concat samples |> Array.map float
+            let mean = Array.average all
+            let variance = all |> Array.averageBy (fun x -> (x - mean) ** 2.0)
+            Expect.isLessThan (abs mean) 0.01 "mean"
+            Expect.isLessThan (abs (variance - 1.0)) 0.02 "variance"
+            let within = all |> Array.filter (fun x -> abs x < 1.0) |> Array.length
+            Expect.floatClose { absolute = 0.005; relative = 0.0 } (float within / float all.Length) 0.6827 "P(|z| < 1)"
+            let pairs = [| for s in samples do for j in 0 .. count / 2 - 1 -> float s[j], float s[j + count / 2] |]
+            let corr = (pairs |> Array.averageBy (fun (a, b) -> a * b))
+            Expect.isLessThan (abs corr) 0.01 "cosine and sine halves"
+
+        testCase "different streams, rows and keys give different samples" <| fun () ->
+            let key = NoiseKey.Create(1UL, 4UL, 0UL)
+            let a = fill key 0 0 50
+            Expect.notEqual a (fill key 1 0 50) "stream"
+            Expect.notEqual a (fill key 0 1 50) "row"
+            Expect.notEqual a (fill (NoiseKey.Create(1UL, 4UL, 1UL)) 0 0 50) "key"
+    ]
+
+/// C (+)= A·B with A read through strides, against a plain triple loop.
+let private gemmAgrees (m: int) (k: int) (vectors: int) (transposed: bool) (accumulate: bool) (seed: int) =
+    let n = 16 * vectors
+    let rng = Random(seed)
+    let a = Array.init (m * k) (fun _ -> float32 (rng.NextDouble() - 0.5))
+    let b = Array.init (k * n) (fun _ -> float32 (rng.NextDouble() - 0.5))
+    let c0 = Array.init (m * n) (fun _ -> float32 (rng.NextDouble() - 0.5))
+    let ai, ak = if transposed then 1, m else k, 1
+    let expected =
+        Array.init (m * n) (fun idx ->
+            let i, j = idx / n, idx % n
+            let mutable s = if accumulate then float c0[idx] else 0.0
+            for kk in 0 .. k - 1 do s <- s + float a[i * ai + kk * ak] * float b[kk * n + j]
+            s)
+    use pa = fixed a
+    use pb = fixed b
+    let c = Array.copy c0
+    use pc = fixed c
+    Gemm.multiply m n k pa ai ak pb n pc n accumulate
+    Array.forall2 (fun (x: float32) (e: float) -> abs (float x - e) <= 1e-4 * (1.0 + abs e)) c expected
+
+[<Tests>]
+let gemmTests =
+    testList "matrix product" [
+        testCase "the model's shapes" <| fun () ->
+            for (m, k, v) in [ 20, 50, 4; 200, 50, 4; 50, 12000, 4; 20, 85, 2; 33, 1200, 4; 1, 1, 1; 7, 3, 5 ] do
+                for transposed in [ false; true ] do
+                    for acc in [ false; true ] do
+                        Expect.isTrue (gemmAgrees m k v transposed acc 1) (sprintf "m=%d k=%d n=%d transposed=%b accumulate=%b" m k (16 * v) transposed acc)
+        testProperty "any small shape" <| fun (PositiveInt m) (PositiveInt k) (PositiveInt v) (transposed: bool) (acc: bool) ->
+            gemmAgrees (1 + m % 11) (1 + k % 70) (1 + v % 6) transposed acc (m + 7 * k)
+    ]
