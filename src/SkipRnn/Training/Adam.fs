@@ -34,5 +34,11 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
             v[i] <- vi
             parameters[i] <- parameters[i] - lrT * mi / (MathF.Sqrt vi + eps)
 
-    /// The optimizer state, for checkpoints: first and second moments and step counts.
-    member _.State = m, v, steps
+    /// The optimizer state, for checkpoints: first and second moments and step counts (live arrays).
+    member _.Moments = m, v, steps
+
+    /// Restores a state saved from `Moments`.
+    member _.Restore(first: float32[], second: float32[], counts: int[]) =
+        Array.blit first 0 m 0 m.Length
+        Array.blit second 0 v 0 v.Length
+        Array.blit counts 0 steps 0 steps.Length

@@ -76,7 +76,9 @@ module RunConfig =
         match methodError with
         | Some e -> Error e
         | None ->
-            if config.Networks < 1 then Error (sprintf "the number of networks must be at least 1, got %d" config.Networks)
+            if (Catalog.tryFind config.Task).IsNone then
+                Error (sprintf "unknown task '%s' (known tasks: %s)" config.Task (Catalog.names ()))
+            elif config.Networks < 1 then Error (sprintf "the number of networks must be at least 1, got %d" config.Networks)
             elif config.Units < 2 then Error (sprintf "the number of units must be at least 2, got %d" config.Units)
             elif config.StepCount < 0 then Error (sprintf "the step count must not be negative, got %d" config.StepCount)
             elif config.Trials < 1 || config.EvaluationTrials < 1 then Error "the numbers of training and evaluation trials must be at least 1"

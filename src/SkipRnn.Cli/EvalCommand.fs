@@ -1,0 +1,43 @@
+/// `skiprnn eval`: re-evaluates the trained networks of a finished run on fresh trials.
+module SkipRnn.Cli.EvalCommand
+
+open System.IO
+open Argu
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+open SkipRnn.Engine
+open SkipRnn.Training
+open SkipRnn.IO
+open SkipRnn.Cli.Arguments
+open SkipRnn.Cli.Output
+
+let run (args: ParseResults<EvalArgs>) =
+    let dir = args.GetResult Weights
+    let configPath = RunDirectory.configFile dir
+    let weightsPath = RunDirectory.weightsFile dir
+    if not (File.Exists configPath) then fail "%s has no config.json: not a run folder" dir
+    if not (File.Exists weightsPath) then fail "%s has no weights.npz: the run has not finished (train it to the end first)" dir
+    let config =
+        match ConfigJson.parse (File.ReadAllText configPath) with
+        | Ok c -> c
+        | Error message -> fail "%s: %s" configPath message
+    let config = { config with EvaluationTrials = args.TryGetResult EvalArgs.Trials |> Option.defaultValue config.EvaluationTrials }
+    if config.EvaluationTrials < 1 then fail "the number of trials must be at least 1"
+    let task = (Catalog.tryFind config.Task).Value
+    let arch = RunConfig.architecture config task
+    let parameters =
+        try RunDirectory.parametersOf arch (Npz.read weightsPath)
+        with e -> fail "%s: %s" weightsPath e.Message
+    let seed = args.TryGetResult EvalArgs.Seed |> Option.map uint64 |> Option.defaultValue (config.Seed + 1000UL)
+    let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } (Rng.Create(seed, Streams.EvaluationTrials))
+    let prepared = PreparedBatch.prepare arch batch
+    use engine = new CpuEngine(arch, ?workers = args.TryGetResult EvalArgs.Workers)
+    let performances =
+        engine.Evaluate(parameters, Array.init parameters.Networks id, prepared, SkipPlan.Empty batch.Steps,
+                        NoiseKey.Create(seed, Streams.EvaluationNoise, 0UL))
+    printfn "%s, %d networks, %d fresh trials (seed %d), true dynamics" config.Task parameters.Networks config.EvaluationTrials seed
+    printfn "criterion (10th-90th percentile mean) %.4f   mean %.4f   min %.4f   max %.4f"
+        (Performance.criterion performances) (Array.average performances) (Array.min performances) (Array.max performances)
+    printfn "performances: %s" (performances |> Array.map (sprintf "%.3f") |> String.concat " ")
+    0

@@ -1,0 +1,107 @@
+namespace SkipRnn.IO
+
+open System
+open System.IO
+open System.IO.Compression
+open System.Text
+
+/// An n-dimensional array as NumPy stores it.
+type NdArray =
+    | Float32Array of shape: int[] * data: float32[]
+    | Float64Array of shape: int[] * data: float[]
+    | Int32Array of shape: int[] * data: int[]
+
+    member a.Shape = match a with Float32Array (s, _) | Float64Array (s, _) | Int32Array (s, _) -> s
+    member a.AsFloat32 =
+        match a with
+        | Float32Array (_, d) -> d
+        | Float64Array (_, d) -> Array.map float32 d
+        | Int32Array (_, d) -> Array.map float32 d
+    member a.AsFloat64 =
+        match a with
+        | Float32Array (_, d) -> Array.map float d
+        | Float64Array (_, d) -> d
+        | Int32Array (_, d) -> Array.map float d
+    member a.AsInt32 =
+        match a with
+        | Int32Array (_, d) -> d
+        | _ -> invalidOp "not an integer array"
+
+/// NumPy's .npy format (version 1.0, little-endian, C order) and .npz archives of them, so that every file
+/// SkipRnn writes opens in Python with `numpy.load(path)`.
+module Npy =
+
+    let private descr (a: NdArray) = match a with Float32Array _ -> "<f4" | Float64Array _ -> "<f8" | Int32Array _ -> "<i4"
+
+    let write (stream: Stream) (a: NdArray) =
+        let shape =
+            match a.Shape with
+            | [| n |] -> sprintf "(%d,)" n
+            | s -> "(" + (s |> Array.map string |> String.concat ", ") + ")"
+        let dict = sprintf "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" (descr a) shape
+        // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n
+        let unpadded = 10 + dict.Length + 1
+        let header = dict + String(' ', (64 - unpadded % 64) % 64) + "\n"
+        use w = new BinaryWriter(stream, Encoding.ASCII, true)
+        w.Write([| 0x93uy |]); w.Write(Encoding.ASCII.GetBytes "NUMPY"); w.Write([| 1uy; 0uy |])
+        w.Write(uint16 header.Length)
+        w.Write(Encoding.ASCII.GetBytes header)
+        match a with
+        | Float32Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
+        | Float64Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
+        | Int32Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
+
+    let read (stream: Stream) : NdArray =
+        use r = new BinaryReader(stream, Encoding.ASCII, true)
+        let magic = r.ReadBytes 6
+        if magic.Length < 6 || magic[0] <> 0x93uy || Encoding.ASCII.GetString(magic, 1, 5) <> "NUMPY" then
+            failwith "not a .npy array"
+        let major = r.ReadByte()
+        r.ReadByte() |> ignore
+        let headerLength = if major = 1uy then int (r.ReadUInt16()) else int (r.ReadUInt32())
+        let header = Encoding.ASCII.GetString(r.ReadBytes headerLength)
+        let field (name: string) =
+            let i = header.IndexOf(sprintf "'%s':" name)
+            if i < 0 then failwithf "the .npy header has no '%s'" name
+            header.Substring(i + name.Length + 3).TrimStart()
+        let descr = (field "descr").Split('\'')[1]
+        if (field "fortran_order").StartsWith "True" then failwith "Fortran-ordered arrays are not supported"
+        let shapeText = field "shape"
+        let shape =
+            shapeText.Substring(1, shapeText.IndexOf(')') - 1).Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+            |> Array.map int
+        let count = shape |> Array.fold (*) 1
+        let bytes (size: int) = r.ReadBytes(count * size)
+        match descr with
+        | "<f4" -> Float32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float32>(ReadOnlySpan(bytes 4)).ToArray())
+        | "<f8" -> Float64Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(ReadOnlySpan(bytes 8)).ToArray())
+        | "<i4" -> Int32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(ReadOnlySpan(bytes 4)).ToArray())
+        | "<i8" ->
+            Int32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, int64>(ReadOnlySpan(bytes 8)).ToArray() |> Array.map int)
+        | other -> failwithf "unsupported dtype %s" other
+
+module Npz =
+
+    /// Writes the arrays to `path` as an .npz archive; the file appears only when complete (written to a
+    /// temporary name, then renamed), so a killed process never leaves half an archive behind.
+    let write (path: string) (arrays: (string * NdArray) seq) =
+        let temporary = path + ".partial"
+        do
+            use file = File.Create temporary
+            use zip = new ZipArchive(file, ZipArchiveMode.Create)
+            for name, a in arrays do
+                let entry = zip.CreateEntry(name + ".npy", CompressionLevel.Fastest)
+                use s = entry.Open()
+                Npy.write s a
+        File.Move(temporary, path, true)
+
+    let read (path: string) : Map<string, NdArray> =
+        use zip = ZipFile.OpenRead path
+        [ for entry in zip.Entries do
+            if entry.Name.EndsWith ".npy" then
+                use s = entry.Open()
+                use buffered = new MemoryStream()
+                s.CopyTo buffered
+                buffered.Position <- 0L
+                yield entry.FullName.Substring(0, entry.FullName.Length - 4), Npy.read buffered ]
+        |> Map.ofList
