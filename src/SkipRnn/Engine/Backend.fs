@@ -72,6 +72,8 @@ type IRecurrentKernels =
     /// Readout of every stored state, the loss, and the loss's direct gradient with respect to each state and
     /// to W_out. Returns each network's loss (NaN or ∞ marks a diverged network).
     abstract Loss: unit -> float32[]
+    /// Largest |r| over the stored trajectory of each network of the group (after the forward pass).
+    abstract PeakActivity: unit -> float32[]
     /// Start the backward pass through step t: the adjoint of the state after step t.
     abstract BeginBackStep: t: int -> unit
     /// Reverse of Mix: the anchor of the level receives (1 − β)·adjoint, the state keeps β·adjoint.

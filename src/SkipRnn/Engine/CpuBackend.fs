@@ -255,6 +255,10 @@ type CpuBackend(arch: Architecture) =
             (span carry.Ptr (rowSize ())).Clear()
             [| float32 loss |]
 
+        member _.PeakActivity() =
+            let recorded = span (NativePtr.add states.Ptr (rowSize ())) (trained * rowSize ())
+            [| abs (TensorPrimitives.MaxMagnitude(Span.op_Implicit recorded)) |]
+
         member _.BeginBackStep(t) =
             let row = rowSize ()
             Pointwise.combine row 1.0f carry.Ptr 1.0f (NativePtr.add direct.Ptr ((t + 1 - burnIn) * row)) adjoint.Ptr

@@ -25,10 +25,12 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     member _.Architecture = arch
     member _.Workers = workers
 
-    /// Loss and gradient of each listed network on the batch; gradients of those networks are overwritten.
-    /// A network whose loss is not finite gets no backward pass (its gradient block is left at zero).
+    /// Loss and gradient of each listed network on the batch, and the largest |r| of its trajectory;
+    /// gradients of those networks are overwritten. A network whose loss is not finite or whose activity
+    /// exceeds `divergence` gets no backward pass: its loss is reported as NaN and its gradient left at zero.
     member _.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
-                       noise: NoiseKey, gradients: float32[]) =
+                       noise: NoiseKey, gradients: float32[], ?divergence: float) =
+        let divergence = defaultArg divergence infinity
         let losses = Array.create parameters.Networks nan
         let size = arch.ParameterCount
         forEachNetwork networks (fun backend m ->
@@ -37,8 +39,9 @@ type CpuEngine(arch: Architecture, ?workers: int) =
             k.Begin(parameters, m, batch, noise, true)
             Driver.forward k plan
             let loss = k.Loss()[0]
-            losses[m] <- float loss
-            if Single.IsFinite loss then
+            let peak = float (k.PeakActivity()[0])
+            if Single.IsFinite loss && peak <= divergence then
+                losses[m] <- float loss
                 Driver.backward k plan batch.Batch.BurnIn
                 k.Gradients gradients)
         losses

@@ -48,6 +48,7 @@ module ConfigJson =
         o["criterion"] <- JsonValue.Create c.Criterion
         o["learningRate"] <- JsonValue.Create c.EffectiveLearningRate
         o["timing"] <- timingNode c.Timing
+        o["divergenceThreshold"] <- JsonValue.Create c.DivergenceThreshold
         o
 
     let toJson (c: RunConfig) = (toNode c).ToJsonString(JsonSerializerOptions(WriteIndented = true))
@@ -140,6 +141,7 @@ module ConfigJson =
                     match get o "learningRate" (number >> Some) None with
                     | Some lr when abs (lr - 0.1 / float units) < 1e-12 -> None
                     | other -> other
-                  Timing = timing }
+                  Timing = timing
+                  DivergenceThreshold = get o "divergenceThreshold" number d.DivergenceThreshold }
             RunConfig.validate config
         with ConfigError message -> Error message

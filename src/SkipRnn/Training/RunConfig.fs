@@ -29,13 +29,16 @@ type RunConfig =
       Criterion: float
       /// None: 0.1/N.
       LearningRate: float option
-      Timing: Timing }
+      Timing: Timing
+      /// A network whose |r| exceeds this anywhere in a training trajectory, or whose loss or gradient is
+      /// not finite, has diverged (e.g. CD with θ > τ/dt, paper Appendix E) and is frozen.
+      DivergenceThreshold: float }
 
     static member Default =
         { Task = "go"; Method = Control; StepCount = 5; Networks = 100; Seed = 1UL; Units = 50
           Activation = ReLU; Dale = false; NoiseScale = 0.1; Trials = 20; EvaluationTrials = 200
           EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Criterion = 0.99
-          LearningRate = None; Timing = Timing.Default }
+          LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6 }
 
     member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
     member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps }
@@ -89,4 +92,5 @@ module RunConfig =
             elif config.NoiseScale < 0.0 then Error "the noise scale must not be negative"
             elif config.LearningRate |> Option.exists (fun lr -> not (lr > 0.0)) then Error "the learning rate must be positive"
             elif not (config.Timing.Dt > 0.0) then Error "dt must be positive"
+            elif not (config.DivergenceThreshold > 0.0) then Error "the divergence threshold must be positive"
             else Ok config

@@ -40,7 +40,8 @@ type TrainingState =
       Architecture: Architecture
       Parameters: Parameters
       Adam: Adam
-      /// Training step at which each network diverged (its loss or gradient stopped being finite), or −1.
+      /// Training step at which each network diverged (its activity passed the divergence threshold, or its
+      /// loss or gradient stopped being finite), or −1.
       /// A diverged network is frozen: it gets no further updates but is still evaluated.
       DivergedAt: int[]
       Evaluations: ResizeArray<Evaluation>
@@ -108,7 +109,7 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let step = state.Step
         let integrator, prepared, plan, noise = this.TrainingBatch step
         let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
-        let losses = engine.Gradients(state.Parameters, active, prepared, plan, noise, gradients)
+        let losses = engine.Gradients(state.Parameters, active, prepared, plan, noise, gradients, config.DivergenceThreshold)
         let size = arch.ParameterCount
         for m in active do
             let finite = Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size))

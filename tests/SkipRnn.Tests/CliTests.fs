@@ -1,0 +1,68 @@
+/// The command line as a user meets it: bad input gets one clear line on stderr and exit code 2.
+module SkipRnn.Tests.CliTests
+
+open System
+open System.IO
+open System.Diagnostics
+open Expecto
+
+/// Runs the skiprnn program (built next to the tests) and returns exit code, stdout and stderr.
+let run (args: string list) =
+    let dll = Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll")
+    let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+    info.ArgumentList.Add dll
+    for a in args do info.ArgumentList.Add a
+    use p = Process.Start info
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEnd()
+    p.WaitForExit()
+    p.ExitCode, out.Result, err
+
+let private rejects (args: string list) (expected: string) =
+    let code, _, err = run args
+    Expect.equal code 2 (sprintf "exit code of %A (stderr: %s)" args err)
+    let lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+    Expect.equal lines.Length 1 (sprintf "one line on stderr, got: %s" err)
+    Expect.stringStarts lines[0] "skiprnn: " "prefixed"
+    Expect.stringContains lines[0] expected "says what is wrong"
+    Expect.isFalse (err.Contains "   at ") "no stack trace"
+
+[<Tests>]
+let cliTests =
+    let out = Path.Combine(Path.GetTempPath(), "skiprnn-cli-test-" + string (Guid.NewGuid()))
+    testList "command line" [
+        testCase "unknown task" <| fun () -> rejects [ "train"; "--task"; "flying"; "--out"; out ] "unknown task 'flying'"
+        testCase "unknown method" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "lstm"; "--out"; out ] "unknown method 'lstm'"
+        testCase "θ < 1" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "sctt"; "--skip"; "0"; "--out"; out ] "skip length θ must be at least 1"
+        testCase "β above 1" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "dasc"; "--init-ratio"; "1.5"; "--out"; out ] "(0, 1]"
+        testCase "β of 0" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "dasc"; "--init-ratio"; "0"; "--out"; out ] "(0, 1]"
+        testCase "zero networks" <| fun () -> rejects [ "train"; "--task"; "go"; "--networks"; "0"; "--out"; out ] "number of networks must be at least 1"
+        testCase "an unwritable output folder" <| fun () ->
+            let blocker = Path.GetTempFileName()   // a file where a folder is wanted
+            rejects [ "train"; "--task"; "go"; "--out"; Path.Combine(blocker, "run") ] "cannot write to the output folder"
+        testCase "a malformed configuration file" <| fun () ->
+            let config = Path.GetTempFileName()
+            File.WriteAllText(config, """{ "task": "go", "networks": "many" }""")
+            rejects [ "train"; "--config"; config; "--out"; out ] "'networks' has the wrong type"
+        testCase "a configuration that is not JSON" <| fun () ->
+            let config = Path.GetTempFileName()
+            File.WriteAllText(config, "task = go")
+            rejects [ "train"; "--config"; config; "--out"; out ] "not valid JSON"
+        testCase "an unknown option" <| fun () -> rejects [ "train"; "--frobnicate" ] "unrecognized argument"
+        testCase "eval of a folder that is no run" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath() ] "not a run folder"
+        testCase "train, then eval, end to end" <| fun () ->
+            let code, stdout, err = run [ "train"; "--task"; "go"; "--networks"; "2"; "--max-steps"; "10"; "--quiet"; "--out"; out ]
+            Expect.equal code 0 (sprintf "train exits 0 (stderr: %s)" err)
+            Expect.stringContains stdout "failed after 10 steps" "the step limit is reported"
+            for f in [ "config.json"; "run.json"; "weights.npz"; "evaluations.csv" ] do
+                Expect.isTrue (File.Exists(Path.Combine(out, f))) (sprintf "%s written" f)
+            let code, stdout, _ = run [ "eval"; "--weights"; out; "--trials"; "20" ]
+            Expect.equal code 0 "eval exits 0"
+            Expect.stringContains stdout "criterion" "eval prints the criterion"
+            let code, stdout, _ = run [ "train"; "--task"; "go"; "--networks"; "2"; "--max-steps"; "10"; "--quiet"; "--out"; out ]
+            Expect.equal code 0 "a finished run is not trained again"
+            Expect.stringContains stdout "already finished" "and says so"
+            let code, _, err = run [ "train"; "--task"; "dms"; "--networks"; "2"; "--out"; out ]
+            Expect.equal code 2 "a folder holds one run"
+            Expect.stringContains err "holds a different run" "and says so"
+    ]

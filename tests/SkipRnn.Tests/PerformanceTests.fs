@@ -1,0 +1,64 @@
+module SkipRnn.Tests.PerformanceTests
+
+open System
+open Expecto
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+
+/// Readouts laid out as the engine gives them: row (k·Trials + b) for the state after trained step k.
+let private readoutsOf (batch: TrialBatch) (value: int -> int -> int -> float32) =
+    let o = batch.OutputSize
+    let rows = batch.TrainedSteps * batch.Trials
+    Array.init (rows * o) (fun i ->
+        let row, output = i / o, i % o
+        value (batch.BurnIn + row / batch.Trials) (row % batch.Trials) output)
+
+let private score (batch: TrialBatch) (readouts: float32[]) = Performance.score batch (ReadOnlySpan readouts) batch.OutputSize
+
+[<Tests>]
+let performanceTests =
+    testList "performance" [
+        for task in Catalog.standard do
+            testCase (sprintf "%s: a readout equal to the targets scores 1" task.Name) <| fun () ->
+                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false } (Rng.Create(1UL))
+                let perfect = readoutsOf batch (fun t b o -> batch.Targets[batch.OutputIndex(t, b) + o])
+                Expect.floatClose Accuracy.high (score batch perfect) 1.0 "perfect readout"
+
+            testCase (sprintf "%s: a readout that never fixates scores near 0" task.Name) <| fun () ->
+                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false } (Rng.Create(2UL))
+                let never = readoutsOf batch (fun _ _ _ -> 0.0f)
+                Expect.isLessThan (score batch never) 0.1 "never fixating, no direction"
+
+        testCase "a readout that fixates but points the wrong way loses the response share" <| fun () ->
+            let task = (Catalog.tryFind "go").Value
+            let batch = task.Generate { Trials = 40; Timing = Timing.Default; Jittered = false } (Rng.Create(3UL))
+            let opposite =
+                readoutsOf batch (fun t b o ->
+                    if o = 0 then batch.Targets[batch.OutputIndex(t, b)]
+                    else
+                        match batch.Answers[b] with
+                        | Respond psi when batch.ResponseWindow.Contains t -> float32 (Ring.tuning (psi + Math.PI) (o - 1))
+                        | _ -> 0.05f)
+            // fixation right (2/3), released right but never on target: resp = 1 × 0
+            Expect.floatClose Accuracy.high (score batch opposite) (2.0 / 3.0) "w·fix only"
+    ]
+
+[<Tests>]
+let criterionTests =
+    testList "percentile criterion" [
+        testCase "drops the lowest and highest 10 %" <| fun () ->
+            let p = [| 0.0; 0.5; 0.9; 0.91; 0.92; 0.93; 0.94; 0.95; 0.96; 1.0 |]
+            Expect.floatClose Accuracy.veryHigh (Performance.criterion p) (Array.average p[1..8]) "indices 1..8 of 10"
+        testCase "order does not matter" <| fun () ->
+            let p = [| 1.0; 0.2; 0.99; 0.3; 0.97; 0.98; 0.4; 0.96; 0.95; 0.94 |]
+            Expect.floatClose Accuracy.veryHigh (Performance.criterion p) (Performance.criterion (Array.sort p)) "sorted first"
+        testCase "100 networks: indices 10..89 of the sorted list" <| fun () ->
+            let p = Array.init 100 (fun i -> float i / 100.0)
+            Expect.floatClose Accuracy.veryHigh (Performance.criterion p) (Array.average p[10..89]) "10th to 90th percentile"
+        testCase "a single bad network below the 10th percentile does not block success" <| fun () ->
+            let p = Array.init 20 (fun i -> if i = 0 then 0.0 else 0.995)
+            Expect.isGreaterThanOrEqual (Performance.criterion p) 0.99 "one outlier of 20 is dropped"
+        testCase "NaN counts as 0" <| fun () ->
+            Expect.floatClose Accuracy.veryHigh (Performance.criterion [| nan |]) 0.0 "diverged network"
+    ]
