@@ -21,6 +21,7 @@ type TrainArgs =
     | Eval_Every of steps: int
     | Max_Steps of steps: int
     | Anneal_Steps of steps: int
+    | Hold
     | Criterion of performance: float
     | Learning_Rate of rate: float
     | Dt of seconds: float
@@ -55,6 +56,7 @@ type TrainArgs =
             | Eval_Every _ -> "evaluate every this many training steps (default 10)."
             | Max_Steps _ -> "training step limit (default 40000)."
             | Anneal_Steps _ -> "training steps over which θ or β are annealed (default 20000)."
+            | Hold -> "keep θ0 or β0 constant over the annealing steps instead of annealing them."
             | Criterion _ -> "target of the 10th-90th percentile mean performance (default 0.99)."
             | Learning_Rate _ -> "Adam learning rate (default 0.1/N)."
             | Dt _ -> "base time step in seconds (default 0.005)."

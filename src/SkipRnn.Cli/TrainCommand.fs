@@ -70,6 +70,7 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
             EvaluateEvery = (args.TryGetResult Eval_Every |? c.EvaluateEvery)
             MaxSteps = (args.TryGetResult Max_Steps |? c.MaxSteps)
             AnnealSteps = (args.TryGetResult Anneal_Steps |? c.AnnealSteps)
+            Hold = c.Hold || args.Contains Hold
             Criterion = (args.TryGetResult Criterion |? c.Criterion)
             LearningRate = (match args.TryGetResult Learning_Rate with Some lr -> Some lr | None -> c.LearningRate)
             Timing =

@@ -10,17 +10,17 @@ open SkipRnn.Training
 let scheduleTests =
     testList "annealing schedules" [
         testCase "CD with step count 5 goes 10, 8, 6, 4, 2, 1 and then the base model" <| fun () ->
-            let s = { Method = CD 10.0; StepCount = 5; AnnealSteps = 20000 }
+            let s = { Method = CD 10.0; StepCount = 5; AnnealSteps = 20000; Hold = false }
             let at step = match s.IntegratorAt step with CoarseEuler t -> t | Euler -> 1.0 | other -> failwithf "%A" other
             Expect.equal [ for k in 0 .. 5 -> at (k * 3333) ] [ 10.0; 8.0; 6.0; 4.0; 2.0; 1.0 ] "stages"
             Expect.equal (s.IntegratorAt 20000) Euler "after annealing"
         testCase "DASC with step count 5 and β0 0.5 goes 0.5, 0.6, …, 1.0 (paper §4)" <| fun () ->
-            let s = { Method = DASC(40, 0.5); StepCount = 5; AnnealSteps = 20000 }
+            let s = { Method = DASC(40, 0.5); StepCount = 5; AnnealSteps = 20000; Hold = false }
             let betas = [ for k in 0 .. 5 -> match s.IntegratorAt(k * 3333 + 1) with DynamicsAligned (40, b) -> b | other -> failwithf "%A" other ]
             for (a, e) in List.zip betas [ 0.5; 0.6; 0.7; 0.8; 0.9; 1.0 ] do Expect.floatClose Accuracy.veryHigh a e "β"
             Expect.equal (s.IntegratorAt 19998) Euler "the last 20000 mod 6 steps are already the base model"
         testCase "step count 1 means two stages, β0 then 1" <| fun () ->
-            let s = { Method = SCTT(10, 0.2); StepCount = 1; AnnealSteps = 20000 }
+            let s = { Method = SCTT(10, 0.2); StepCount = 1; AnnealSteps = 20000; Hold = false }
             Expect.equal (s.IntegratorAt 0) (SkipThroughTime(10, 0.2)) "first half"
             Expect.equal (s.IntegratorAt 10000) (SkipThroughTime(10, 1.0)) "second half"
     ]

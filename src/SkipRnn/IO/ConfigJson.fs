@@ -45,6 +45,7 @@ module ConfigJson =
         o["evalEvery"] <- JsonValue.Create c.EvaluateEvery
         o["maxSteps"] <- JsonValue.Create c.MaxSteps
         o["annealSteps"] <- JsonValue.Create c.AnnealSteps
+        o["hold"] <- JsonValue.Create c.Hold
         o["criterion"] <- JsonValue.Create c.Criterion
         o["learningRate"] <- JsonValue.Create c.EffectiveLearningRate
         o["timing"] <- timingNode c.Timing
@@ -136,6 +137,7 @@ module ConfigJson =
                   EvaluateEvery = get o "evalEvery" integer d.EvaluateEvery
                   MaxSteps = get o "maxSteps" integer d.MaxSteps
                   AnnealSteps = get o "annealSteps" integer d.AnnealSteps
+                  Hold = get o "hold" flag d.Hold
                   Criterion = get o "criterion" number d.Criterion
                   LearningRate =
                     match get o "learningRate" (number >> Some) None with

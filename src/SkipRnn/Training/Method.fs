@@ -29,28 +29,35 @@ type Method =
         | DASC (theta, _) -> sprintf "DASC%d" theta
 
 /// When each value of θ or β is used: `stepCount` annealing steps give s = stepCount + 1 stages that share
-/// the first `annealSteps` training steps equally; after them the base model trains on.
+/// the first `annealSteps` training steps equally; after them the base model trains on. With `Hold`, the
+/// initial θ0 or β0 is kept for all of the first `annealSteps` steps instead (paper Fig. 3 trains at constant
+/// θ and β = 0.5).
 type Schedule =
     { Method: Method
       StepCount: int
-      AnnealSteps: int }
+      AnnealSteps: int
+      Hold: bool }
 
     member s.Stages = s.StepCount + 1
     member s.StageLength = max 1 (s.AnnealSteps / s.Stages)
 
     /// The stage of a training step (0 .. Stages−1), or None once annealing is over.
     member s.StageAt(step: int) =
-        let k = step / s.StageLength
-        if k < s.Stages then Some k else None
+        if s.Hold then (if step < s.AnnealSteps then Some 0 else None)
+        else
+            let k = step / s.StageLength
+            if k < s.Stages then Some k else None
 
     /// θ_k = θ0·(s − 1 − k)/(s − 1), raised to 1 (for step count 5: 10, 8, 6, 4, 2, 1).
     member s.CoarseningAt(stage: int, theta0: float) =
-        if s.Stages <= 1 then 1.0
+        if s.Hold then theta0
+        elif s.Stages <= 1 then 1.0
         else max 1.0 (theta0 * float (s.Stages - 1 - stage) / float (s.Stages - 1))
 
     /// β_k = β0 + (1 − β0)·k/(s − 1) (one stage: β = 1).
     member s.RatioAt(stage: int, beta0: float) =
-        if s.Stages <= 1 then 1.0
+        if s.Hold then beta0
+        elif s.Stages <= 1 then 1.0
         else beta0 + (1.0 - beta0) * float stage / float (s.Stages - 1)
 
     /// The integrator for a training step.

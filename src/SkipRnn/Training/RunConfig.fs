@@ -25,6 +25,8 @@ type RunConfig =
       MaxSteps: int
       /// Training steps over which the annealing stages are spread.
       AnnealSteps: int
+      /// Keep θ0 / β0 constant over AnnealSteps instead of annealing (paper Fig. 3).
+      Hold: bool
       /// Target of the 10th–90th-percentile mean performance.
       Criterion: float
       /// None: 0.1/N.
@@ -37,11 +39,11 @@ type RunConfig =
     static member Default =
         { Task = "go"; Method = Control; StepCount = 5; Networks = 100; Seed = 1UL; Units = 50
           Activation = ReLU; Dale = false; NoiseScale = 0.1; Trials = 20; EvaluationTrials = 200
-          EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Criterion = 0.99
+          EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Hold = false; Criterion = 0.99
           LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6 }
 
     member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
-    member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps }
+    member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps; Hold = c.Hold }
 
     /// A short name for folders and tables: task_method_θ_stepcount_β0_seed.
     member c.Slug =
@@ -50,7 +52,8 @@ type RunConfig =
             | Control -> ""
             | CD theta0 -> sprintf "_t%g_s%d" theta0 c.StepCount
             | SCTT (theta, beta0) | DASC (theta, beta0) -> sprintf "_t%d_s%d_b%g" theta c.StepCount beta0
-        sprintf "%s_%s%s_n%d_seed%d" c.Task c.Method.Name hyper c.Networks c.Seed
+        let hold = if c.Hold then "_hold" else ""
+        sprintf "%s_%s%s%s_n%d_seed%d" c.Task c.Method.Name hyper hold c.Networks c.Seed
 
 module RunConfig =
 
