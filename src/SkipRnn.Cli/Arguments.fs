@@ -86,6 +86,22 @@ type EvalArgs =
             | Seed _ -> "seed of the fresh trials and noise (default: the run's seed + 1000)."
             | Workers _ -> "worker threads (default: all cores)."
 
+type BenchArgs =
+    | [<AltCommandLine("-n")>] Networks of count: int
+    | Trials of count: int
+    | Task of name: string
+    | Repeats of count: int
+    | Quick
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Networks _ -> "networks M (default 100, SPEC's configuration)."
+            | Trials _ -> "trials per batch (default 20)."
+            | Task _ -> "task (default dmc, a structure-C task: 800 steps with the burn-in)."
+            | Repeats _ -> "timed repetitions per measurement; the median is reported (default 5)."
+            | Quick -> "only the methods and the evaluation; skip the scaling in T and M."
+
 type TasksArgs =
     | [<Hidden>] Dummy
     interface IArgParserTemplate with
@@ -96,6 +112,7 @@ type SkipRnnArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Tasks of ParseResults<TasksArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -103,3 +120,4 @@ type SkipRnnArgs =
             | Train _ -> "train networks on a task with a method until the criterion or the step limit."
             | Eval _ -> "evaluate the trained networks of a run on fresh trials with the true dynamics."
             | Tasks _ -> "list the tasks."
+            | Bench _ -> "time training steps against this machine's FMA peak."

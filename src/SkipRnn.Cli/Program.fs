@@ -20,6 +20,7 @@ let main argv =
         | Train args -> TrainCommand.run args
         | Eval args -> EvalCommand.run args
         | Tasks _ -> listTasks ()
+        | Bench args -> BenchCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

@@ -56,10 +56,10 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
     let inline (|?) (given: 'a option) (current: 'a) = defaultArg given current
     let config =
         { c with
-            Task = (args.TryGetResult Task |? c.Task)
+            Task = (args.TryGetResult TrainArgs.Task |? c.Task)
             Method = method
             StepCount = (args.TryGetResult Step_Count |? c.StepCount)
-            Networks = (args.TryGetResult Networks |? c.Networks)
+            Networks = (args.TryGetResult TrainArgs.Networks |? c.Networks)
             Seed = (match args.TryGetResult TrainArgs.Seed with Some s when s < 0 -> fail "the seed must not be negative" | Some s -> uint64 s | None -> c.Seed)
             Units = (args.TryGetResult Units |? c.Units)
             Activation = activation

@@ -21,6 +21,17 @@ let threefryTests =
                 let struct (a, b) = Threefry.block k0 k1 c0 c1
                 Expect.equal (a, b) (e0, e1) "Random123 known-answer vector"
 
+        testCase "four interleaved 16-lane blocks give the scalar blocks" <| fun () ->
+            if Vector512.IsHardwareAccelerated then
+                let ctr = Vector512.Create(100u) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
+                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block64 9u 8u 7u ctr
+                let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
+                for g in 0 .. 3 do
+                    let x, y = groups[g]
+                    for lane in 0 .. 15 do
+                        let struct (ex, ey) = Threefry.block 9u 8u 7u (100u + uint32 (16 * g + lane))
+                        Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
+
         testCase "16 lanes at once give the scalar blocks" <| fun () ->
             if Vector512.IsHardwareAccelerated then
                 let start = 0xfffffff8u   // lanes wrap around 2^32
@@ -31,8 +42,31 @@ let threefryTests =
                     Expect.equal (a.GetElement lane, b.GetElement lane) (ea, eb) (sprintf "lane %d" lane)
     ]
 
+[<Tests>]
+let vectorMathTests =
+    testList "vector math" [
+        testCase "log agrees with Math.Log over (2^-24, 1] and beyond" <| fun () ->
+            if Vector512.IsHardwareAccelerated then
+                let rng = Random(1)
+                for _ in 1 .. 2000 do
+                    let xs = Array.init 16 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
+                    let y = VectorMath.log (Vector512.Create<float32>(xs: float32[]))
+                    for i in 0 .. 15 do
+                        let e = Math.Log(float xs[i])
+                        Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
+        testCase "sin and cos of 2πt agree with Math over a turn" <| fun () ->
+            if Vector512.IsHardwareAccelerated then
+                for k in 0 .. 4095 / 16 do
+                    let ts = Array.init 16 (fun i -> float32 (k * 16 + i) / 4096.0f)
+                    let struct (s, c) = VectorMath.sinCosTurns (Vector512.Create<float32>(ts: float32[]))
+                    for i in 0 .. 15 do
+                        let a = 2.0 * Math.PI * float ts[i]
+                        Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
+                        Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
+    ]
+
 let private fill key stream row count =
-    let buffer = new NativeBuffer(2 * Normal.pairsPerRow count + 64)
+    let buffer = new NativeBuffer(Normal.rowCapacity count)
     Normal.fillRow key stream row count buffer.Ptr
     let result = Array.init count (fun i -> buffer[i])
     (buffer :> IDisposable).Dispose()
@@ -41,7 +75,7 @@ let private fill key stream row count =
 [<Tests>]
 let normalTests =
     testList "normal noise" [
-        for count in [ 1; 2; 31; 50; 1000; 1001 ] do
+        for count in [ 1; 2; 31; 50; 127; 128; 129; 1000; 1001 ] do
             testCase (sprintf "vectorized row of %d equals the scalar reference" count) <| fun () ->
                 let key = NoiseKey.Create(5UL, 4UL, 17UL)
                 for row in [ 0; 1; 99 ] do

@@ -54,14 +54,22 @@ module PreparedBatch =
           NoiseGain = float32 (sqrt (2.0 * dt / arch.NoiseTau))
           NoiseScale = float32 arch.NoiseScale }
 
+/// What a backward pass finds out about one network besides its gradient.
+[<Struct>]
+type BackwardResult =
+    { /// The loss of the batch (NaN or ∞ when the network has diverged).
+      Loss: float
+      /// The largest |r| over the recorded states (for the divergence check).
+      PeakActivity: float }
+
 /// What a backend does for one group of networks (one network per worker on the CPU; all networks at once
 /// on a GPU) inside the time loop. The driver decides which of these to call when — the integrator's
 /// math — and the backend only computes. Step t reads the state before step t and writes the state after
 /// it; "the state after step t" is what is read out, regularized and mixed.
 type IRecurrentKernels =
     /// Copy the group's parameters in (effective W under Dale's law) and set up the batch: input currents
-    /// per segment, the initial noise η(0), the zero initial state. `store` keeps what the backward pass needs.
-    abstract Begin: parameters: Parameters * firstNetwork: int * batch: PreparedBatch * noise: NoiseKey * store: bool -> unit
+    /// per segment, the initial noise η(0), the zero initial state. `training` keeps what the backward pass needs.
+    abstract Begin: parameters: Parameters * firstNetwork: int * batch: PreparedBatch * noise: NoiseKey * training: bool -> unit
     /// Euler step t: Δ = α ⊙ (−r + f(W r + b + h + σ η)), r ← r + Δ, then η advances.
     abstract Step: t: int -> unit
     /// Record the anchor of a skip of this level starting at step t (called after Step t):
@@ -69,18 +77,17 @@ type IRecurrentKernels =
     abstract Anchor: level: int * theta: float32 -> unit
     /// After Step t: r ← β r + (1 − β) anchor(level).
     abstract Mix: level: int * beta: float32 -> unit
-    /// Readout of every stored state, the loss, and the loss's direct gradient with respect to each state and
-    /// to W_out. Returns each network's loss (NaN or ∞ marks a diverged network).
-    abstract Loss: unit -> float32[]
-    /// Largest |r| over the stored trajectory of each network of the group (after the forward pass).
-    abstract PeakActivity: unit -> float32[]
-    /// Start the backward pass through step t: the adjoint of the state after step t.
+    /// Start the backward pass (after the last Step).
+    abstract BeginBackward: unit -> unit
+    /// The adjoint of the state after step t: what flows back from step t+1, plus this state's own loss
+    /// terms (readout error, activity regularizer).
     abstract BeginBackStep: t: int -> unit
     /// Reverse of Mix: the anchor of the level receives (1 − β)·adjoint, the state keeps β·adjoint.
     abstract Unmix: level: int * beta: float32 -> unit
     /// Reverse of Step t and of the anchors recorded at it.
     abstract BackStep: t: int * anchored: Skip[] -> unit
-    /// Gradients of the group's networks, added to `gradients` at the networks' blocks.
-    abstract Gradients: gradients: float32[] -> unit
-    /// Task performance of each network of the group on the batch (forward with `store = true` first).
+    /// Finish the backward pass: the gradients of the group's networks are written to their blocks of
+    /// `gradients`; returns each network's loss and peak activity.
+    abstract EndBackward: gradients: float32[] -> BackwardResult[]
+    /// Task performance of each network of the group on the batch (after a forward pass).
     abstract Score: unit -> float[]

@@ -8,15 +8,15 @@ open SkipRnn.Model
 
 #nowarn "9"
 
-/// The CPU backend for one network at a time (each worker thread owns one). Rows of length N are padded
-/// to Np = 16·⌈N/16⌉ so that every row is a whole number of AVX-512 vectors; padded lanes have α = 0 and
-/// zero weights, so they stay zero and never touch the real units.
+/// The CPU backend for one network at a time (each worker thread owns one). Rows of length N are padded to
+/// Np = 16·⌈N/16⌉ so that every row is a whole number of AVX-512 vectors; padded lanes have α = 0 and zero
+/// weights, so they stay zero and never touch the real units.
 ///
-/// Layout of the stored trajectory (trained steps only; the burn-in runs in two scratch slots):
+/// What the time loop keeps (trained steps only; the burn-in runs in two scratch slots):
 ///   states  [T+1, B, Np]  slot k = the state before trained step k (slot T = after the last step)
 ///   fprime  [T, B, Np]    f'(p) of trained step k; the backward pass overwrites it with δ = ∂L/∂p
-///   direct  [T+1, B, Np]  slot k+1 = the loss's direct gradient with respect to states slot k+1
-///   readout [T, B, Op]    y of the state after trained step k, then dL/dz
+/// The backward pass computes each state's readout, loss and the weight gradients step by step, so that
+/// everything it touches for a step is still in the first-level cache.
 [<Sealed>]
 type CpuBackend(arch: Architecture) =
     let pad (n: int) = (n + 15) / 16 * 16
@@ -29,14 +29,17 @@ type CpuBackend(arch: Architecture) =
     let op = pad outputs
     let nout = arch.OutputUnits
     let outStart = arch.OutputStart
+    // The output population's columns, widened to whole vectors: [outFirst, outFirst + outWidth).
+    let outFirst = outStart / 16 * 16
+    let outWidth = pad (outStart + nout) - outFirst
     let layout = ParameterLayout.Of arch
     let relu = (arch.Activation = ReLU)
 
     // Parameters of the current network, in the layouts the products want.
-    let w = new NativeBuffer(n * np)          // W[i, j] at i·Np + j
-    let wt = new NativeBuffer(n * np)         // W[i, j] at j·Np + i
-    let winT = new NativeBuffer(inputs * ninp) // W_in[i, k] at k·Ninp + i
-    let woutT = new NativeBuffer(nout * op)    // W_out[o, j] at j·Op + o
+    let w = new NativeBuffer(n * np)             // W[i, j] at i·Np + j
+    let wt = new NativeBuffer(n * np)            // W[i, j] at j·Np + i
+    let winT = new NativeBuffer(inputs * ninp)   // W_in[i, k] at k·Ninp + i
+    let woutT = new NativeBuffer(nout * op)      // W_out[o, j] at j·Op + o
     let woutFull = new NativeBuffer(outputs * np) // W_out[o, j] at o·Np + OutputStart + j
     let bias = new NativeBuffer(np)
     let alpha = new NativeBuffer(np)
@@ -47,13 +50,16 @@ type CpuBackend(arch: Architecture) =
     let rawRecurrent = Array.zeroCreate<float32> (n * n)
     do for i in 0 .. n - 1 do unitMask[i] <- 1.0f
 
-    // Sized to the batch on first use and grown when needed (never inside the time loop).
-    let mutable capacityKey = (0, 0, 0, 0, false)
+    // Sized to the largest batch seen (reallocated only when a larger one comes, never in the time loop).
+    let mutable capTrials = 0
+    let mutable capSteps = 0
+    let mutable capSegments = 0
+    let mutable capTraining = false
     let mutable states: NativeBuffer = null
     let mutable burnStates: NativeBuffer = null
     let mutable fprime: NativeBuffer = null
-    let mutable direct: NativeBuffer = null
     let mutable readout: NativeBuffer = null
+    let mutable targets: NativeBuffer = null
     let mutable currents: NativeBuffer = null
     let mutable currentGrads: NativeBuffer = null
     let mutable segmentInputs: NativeBuffer = null
@@ -66,12 +72,13 @@ type CpuBackend(arch: Architecture) =
     let mutable carry: NativeBuffer = null
     let mutable gDelta: NativeBuffer = null
     let mutable gId: NativeBuffer = null
+    let mutable z: NativeBuffer = null
     let mutable anchors: NativeBuffer = null
     let mutable anchorGrads: NativeBuffer = null
     let mutable levels = 0
-    let mutable capacityTrials = 0
 
     let mutable batch = Unchecked.defaultof<PreparedBatch>
+    let mutable targetsOf = Unchecked.defaultof<PreparedBatch>
     let mutable noise = Unchecked.defaultof<NoiseKey>
     let mutable network = 0
     let mutable training = false
@@ -79,7 +86,10 @@ type CpuBackend(arch: Architecture) =
     let mutable burnIn = 0
     let mutable trained = 0
     let mutable lastStep = -1
-    let mutable readoutReady = false
+    let mutable noisy = true
+    let mutable loss = 0.0
+    let mutable absSum = 0.0
+    let mutable peak = 0.0f
 
     let release (b: NativeBuffer) = if not (isNull b) then (b :> IDisposable).Dispose()
 
@@ -87,25 +97,22 @@ type CpuBackend(arch: Architecture) =
         if count > levels then
             release anchors
             release anchorGrads
-            anchors <- new NativeBuffer(count * capacityTrials * np)
-            anchorGrads <- new NativeBuffer(count * capacityTrials * np)
+            anchors <- new NativeBuffer(count * capTrials * np)
+            anchorGrads <- new NativeBuffer(count * capTrials * np)
             levels <- count
 
-    let ensureCapacity (b: int) (steps: int) (segments: int) (isTraining: bool) =
-        let (cb, cs, cseg, _, ct) = capacityKey
-        let fits = b <= cb && steps <= cs && segments <= cseg && (ct || not isTraining)
-        if not fits then
-            let b = max b cb
-            let steps = max steps cs
-            let segments = max segments cseg
-            let isTraining = isTraining || ct
-            for buf in [ states; burnStates; fprime; direct; readout; currents; currentGrads; segmentInputs; pre
-                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; anchors; anchorGrads ] do release buf
+    let ensureCapacity (b: int) (steps: int) (totalSteps: int) (segments: int) (isTraining: bool) =
+        if b > capTrials || steps > capSteps || segments > capSegments || (isTraining && not capTraining) then
+            let b = max b capTrials
+            let steps = max steps capSteps
+            let segments = max segments capSegments
+            let isTraining = isTraining || capTraining
+            for buf in [ states; burnStates; fprime; readout; currents; currentGrads; segmentInputs; pre; scratchFp
+                         eta; xi; delta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
             let row = b * np
             states <- new NativeBuffer((steps + 1) * row)
             burnStates <- new NativeBuffer(2 * row)
             fprime <- if isTraining then new NativeBuffer(steps * row) else null
-            direct <- if isTraining then new NativeBuffer((steps + 1) * row) else null
             readout <- new NativeBuffer(steps * b * op)
             currents <- new NativeBuffer(segments * row)
             currentGrads <- new NativeBuffer(segments * row)
@@ -113,17 +120,27 @@ type CpuBackend(arch: Architecture) =
             pre <- new NativeBuffer(row)
             scratchFp <- new NativeBuffer(row)
             eta <- new NativeBuffer(row)
-            xi <- new NativeBuffer(2 * Normal.pairsPerRow (b * n) + 64)
+            xi <- new NativeBuffer(Normal.rowCapacity (b * n))
             delta <- new NativeBuffer(row)
             adjoint <- new NativeBuffer(row)
             carry <- new NativeBuffer(row)
             gDelta <- new NativeBuffer(row)
             gId <- new NativeBuffer(row)
-            capacityTrials <- b
+            z <- new NativeBuffer(b * op)
+            capTrials <- b
+            capSteps <- steps
+            capSegments <- segments
+            capTraining <- isTraining
             let l = max levels 1
             levels <- 0
+            anchors <- null
+            anchorGrads <- null
             ensureLevels l
-            capacityKey <- (b, steps, segments, 0, isTraining)
+        // Padded targets of the whole batch (shared by every network a worker trains on it).
+        if isTraining && (isNull targets || targets.Length < totalSteps * b * op) then
+            release targets
+            targets <- new NativeBuffer(totalSteps * b * op)
+            targetsOf <- Unchecked.defaultof<PreparedBatch>
 
     let rowSize () = trials * np
     let stateBefore (t: int) =
@@ -134,40 +151,35 @@ type CpuBackend(arch: Architecture) =
     let span (p: nativeptr<float32>) (count: int) = Span<float32>(NativePtr.toVoidPtr p, count)
 
     /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
-    let fillNoise (row: int) =
-        Normal.fillRow noise network row (trials * n) xi.Ptr
+    let fillNoise (row: int) = Normal.fillRow noise network row (trials * n) xi.Ptr
 
-    let computeReadout () =
-        if not readoutReady then
-            let rows = trained * trials
-            Gemm.multiply rows op nout (NativePtr.add states.Ptr (rowSize () + outStart)) np 1 woutT.Ptr op readout.Ptr op false
-            match arch.Readout with
-            | Sigmoid ->
-                let all = span readout.Ptr (rows * op)
-                TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
-            | Softmax ->
-                for r in 0 .. rows - 1 do
-                    Loss.activateRow Softmax (span (NativePtr.add readout.Ptr (r * op)) op) outputs
-            readoutReady <- true
+    let copyTargets () =
+        if not (obj.ReferenceEquals(targetsOf, batch)) then
+            let tb = batch.Batch
+            for r in 0 .. tb.Steps * trials - 1 do
+                let dst = NativePtr.add targets.Ptr (r * op)
+                for o in 0 .. op - 1 do
+                    NativePtr.set dst o (if o < outputs then tb.Targets[r * outputs + o] else 0.0f)
+            targetsOf <- batch
 
     member _.Architecture = arch
 
     interface IRecurrentKernels with
 
-        member _.Begin(parameters, firstNetwork, prepared, key, store) =
+        member _.Begin(parameters, firstNetwork, prepared, key, isTraining) =
             let tb = prepared.Batch
-            ensureCapacity tb.Trials tb.TrainedSteps prepared.Segments store
+            ensureCapacity tb.Trials tb.TrainedSteps tb.Steps prepared.Segments isTraining
             trials <- tb.Trials
             batch <- prepared
             noise <- key
             network <- firstNetwork
-            training <- store
+            training <- isTraining
             burnIn <- tb.BurnIn
             trained <- tb.TrainedSteps
             lastStep <- -1
-            readoutReady <- false
+            noisy <- prepared.NoiseScale <> 0.0f
+            if isTraining then copyTargets ()
             let p = parameters.ReadOnlyBlock firstNetwork
-            // Weights into their product layouts.
             for i in 0 .. n - 1 do
                 for j in 0 .. n - 1 do
                     let raw = p[layout.Recurrent + i * n + j]
@@ -192,12 +204,11 @@ type CpuBackend(arch: Architecture) =
             for s in 0 .. prepared.Segments - 1 do
                 Gemm.multiply trials ninp inputs (NativePtr.add segmentInputs.Ptr (s * segRow)) inputs 1
                     winT.Ptr ninp (NativePtr.add currents.Ptr (s * rowSize ())) np false
-            (span currentGrads.Ptr (prepared.Segments * rowSize ())).Clear()
             (span (stateBefore 0) (rowSize ())).Clear()
-            // η(0) ~ N(0, 1)
-            fillNoise 0
             (span eta.Ptr (rowSize ())).Clear()
-            Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr 0.0f 1.0f unitMask.Ptr
+            if noisy then
+                fillNoise 0
+                Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr 0.0f 1.0f unitMask.Ptr
 
         member _.Step(t) =
             lastStep <- t
@@ -206,16 +217,17 @@ type CpuBackend(arch: Architecture) =
             let row = rowSize ()
             let h = NativePtr.add currents.Ptr (batch.SegmentOf[t] * row)
             let fp = if training && t >= burnIn then NativePtr.add fprime.Ptr ((t - burnIn) * row) else NativePtr.nullPtr
+            let gain = if noisy then batch.NoiseGain else 0.0f
+            if noisy then fillNoise (t + 1)
             Gemm.multiply trials np n rIn np 1 wt.Ptr np pre.Ptr np false
             if relu then
-                Pointwise.euler true trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr fp
+                Pointwise.eulerRelu trials np n pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr fp
+                    xi.Ptr batch.NoiseDecay gain unitMask.Ptr
             else
                 Pointwise.addInputs trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale
                 let fpTarget = if NativePtr.isNullPtr fp then scratchFp.Ptr else fp
                 Pointwise.activation arch.Activation (span pre.Ptr row) (span fpTarget row)
-                Pointwise.euler false trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr NativePtr.nullPtr
-            fillNoise (t + 1)
-            Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr batch.NoiseDecay batch.NoiseGain unitMask.Ptr
+                Pointwise.eulerGeneral trials np n pre.Ptr alpha.Ptr rIn rOut delta.Ptr eta.Ptr xi.Ptr batch.NoiseDecay gain unitMask.Ptr
 
         member _.Anchor(level, theta) =
             ensureLevels (level + 1)
@@ -225,43 +237,44 @@ type CpuBackend(arch: Architecture) =
             let r = stateBefore (lastStep + 1)
             Pointwise.combine (rowSize ()) beta r (1.0f - beta) (anchorOf level) r
 
-        member _.Loss() =
-            computeReadout ()
-            let tb = batch.Batch
-            let rows = trained * trials
-            let mutable loss = 0.0
-            for k in 0 .. trained - 1 do
-                let t = burnIn + k
-                for b in 0 .. trials - 1 do
-                    let row = span (NativePtr.add readout.Ptr ((k * trials + b) * op)) op
-                    let wgt = tb.LossWeights[t * trials + b]
-                    if wgt > 0.0f then
-                        let target = ReadOnlySpan(tb.Targets, tb.OutputIndex(t, b), outputs)
-                        loss <- loss + Loss.rowLossAndGradient arch.Readout wgt row target outputs
-                    else row.Clear()
-            // Activity regularizer: λ_r · mean |r| over the recorded states (after each trained step) and units.
-            let recorded = span (NativePtr.add states.Ptr (rowSize ())) (rows * np)
-            let activityScale = float32 (arch.ActivityRegularization / float (rows * n))
-            loss <- loss + float activityScale * float (TensorPrimitives.SumOfMagnitudes(Span.op_Implicit recorded))
-            let weightScale = float32 (arch.WeightRegularization / float (n * n))
-            loss <- loss + float weightScale * float (TensorPrimitives.SumOfMagnitudes(ReadOnlySpan rawRecurrent))
-            readoutReady <- false
-            // Direct gradient on each recorded state: W_outᵀ dL/dz (through the full-width W_out) + λ_r sign(r).
-            let directRecorded = NativePtr.add direct.Ptr (rowSize ())
-            Gemm.multiply rows np outputs readout.Ptr op 1 woutFull.Ptr np directRecorded np false
-            Pointwise.addSign (rows * np) activityScale (NativePtr.add states.Ptr (rowSize ())) directRecorded
-            // dL/dW_out (full width; the output population's columns are taken out in Gradients).
-            Gemm.multiply outputs np rows readout.Ptr 1 op (NativePtr.add states.Ptr (rowSize ())) np dWoutFull.Ptr np false
+        member _.BeginBackward() =
+            loss <- 0.0
+            absSum <- 0.0
+            peak <- 0.0f
             (span carry.Ptr (rowSize ())).Clear()
-            [| float32 loss |]
-
-        member _.PeakActivity() =
-            let recorded = span (NativePtr.add states.Ptr (rowSize ())) (trained * rowSize ())
-            [| abs (TensorPrimitives.MaxMagnitude(Span.op_Implicit recorded)) |]
+            (span dWt.Ptr (n * np)).Clear()
+            (span dWoutFull.Ptr (outputs * np)).Clear()
+            (span currentGrads.Ptr (batch.Segments * rowSize ())).Clear()
 
         member _.BeginBackStep(t) =
-            let row = rowSize ()
-            Pointwise.combine row 1.0f carry.Ptr 1.0f (NativePtr.add direct.Ptr ((t + 1 - burnIn) * row)) adjoint.Ptr
+            let tb = batch.Batch
+            let r = stateBefore (t + 1)
+            let activityScale = float32 (arch.ActivityRegularization / float (trained * trials * n))
+            Pointwise.stateAdjoint (rowSize ()) carry.Ptr activityScale r adjoint.Ptr &absSum &peak
+            let weights = ReadOnlySpan(tb.LossWeights, t * trials, trials)
+            if weights.IndexOfAnyExcept(0.0f) >= 0 then
+                // z = W_out r_out, then dL/dz row by row.
+                Gemm.multiply trials op nout (NativePtr.add r outStart) np 1 woutT.Ptr op z.Ptr op false
+                for b in 0 .. trials - 1 do
+                    let zb = NativePtr.add z.Ptr (b * op)
+                    let wgt = weights[b]
+                    if wgt = 0.0f then (span zb op).Clear()
+                    else
+                        match arch.Readout with
+                        | Sigmoid ->
+                            let target = NativePtr.add targets.Ptr ((t * trials + b) * op)
+                            loss <- loss + float (Pointwise.sigmoidSquaredErrorRow zb target wgt outputs op)
+                        | Softmax ->
+                            let row = span zb op
+                            Loss.activateRow Softmax row outputs
+                            let target = ReadOnlySpan(tb.Targets, tb.OutputIndex(t, b), outputs)
+                            loss <- loss + Loss.rowLossAndGradient Softmax wgt row target outputs
+                            row.Slice(outputs).Clear()
+                // adjoint += W_outᵀ dL/dz on the output population;  ∂W_out += dL/dz r_outᵀ.
+                Gemm.multiply trials outWidth outputs z.Ptr op 1 (NativePtr.add woutFull.Ptr outFirst) np
+                    (NativePtr.add adjoint.Ptr outFirst) np true
+                Gemm.multiply outputs outWidth trials z.Ptr 1 op (NativePtr.add r outFirst) np
+                    (NativePtr.add dWoutFull.Ptr outFirst) np true
 
         member _.Unmix(level, beta) =
             let row = rowSize ()
@@ -270,9 +283,11 @@ type CpuBackend(arch: Architecture) =
 
         member _.BackStep(t, anchored) =
             let row = rowSize ()
-            let fpDelta = NativePtr.add fprime.Ptr ((t - burnIn) * row)
+            let k = t - burnIn
+            let fpDelta = NativePtr.add fprime.Ptr (k * row)
+            let segmentSum = NativePtr.add currentGrads.Ptr (batch.SegmentOf[t] * row)
             if anchored.Length = 0 then
-                Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr fpDelta carry.Ptr
+                Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr fpDelta carry.Ptr segmentSum
             else
                 Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gDelta.Ptr
                 Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gId.Ptr
@@ -280,26 +295,25 @@ type CpuBackend(arch: Architecture) =
                     let ga = anchorGradOf s.Level
                     Pointwise.accumulate row ga gId.Ptr
                     if s.Kind = Aligned then Pointwise.combine row 1.0f gDelta.Ptr s.Theta ga gDelta.Ptr
-                Pointwise.eulerBackwardAnchored trials np gDelta.Ptr gId.Ptr alpha.Ptr fpDelta carry.Ptr
-            // carry += δ·W  (the adjoint reaching the state before step t through the recurrent product)
+                Pointwise.eulerBackwardAnchored trials np gDelta.Ptr gId.Ptr alpha.Ptr fpDelta carry.Ptr segmentSum
+            // carry += δ·W  (to the state before step t through the recurrent product);  ∂Wᵀ += r δᵀ.
             Gemm.multiply trials np n fpDelta np 1 w.Ptr np carry.Ptr np true
-            Pointwise.accumulate row fpDelta (NativePtr.add currentGrads.Ptr (batch.SegmentOf[t] * row))
+            Gemm.multiply n np trials (NativePtr.add states.Ptr (k * row)) 1 np fpDelta np dWt.Ptr np true
 
-        member _.Gradients(gradients) =
-            let rows = trained * trials
+        member _.EndBackward(gradients) =
             let row = rowSize ()
             let g = Span<float32>(gradients, network * layout.Count, layout.Count)
-            // dW = Σ δ rᵀ over every trained step and trial, computed as dWᵀ[j, :] = Σ r[j]·δ[:].
-            Gemm.multiply n np rows states.Ptr 1 np fprime.Ptr np dWt.Ptr np false
             let weightScale = float32 (arch.WeightRegularization / float (n * n))
+            let mutable weightSum = 0.0
             for i in 0 .. n - 1 do
                 for j in 0 .. n - 1 do
                     let raw = rawRecurrent[i * n + j]
+                    weightSum <- weightSum + float (abs raw)
                     let sign = float32 (MathF.Sign raw)
                     let dEffective = dWt[j * np + i]
                     let dRaw = if arch.Dale then dEffective * Parameters.daleSign arch j * sign else dEffective
                     g[layout.Recurrent + i * n + j] <- g[layout.Recurrent + i * n + j] + dRaw + weightScale * sign
-            // db and dW_in from the per-segment sums of δ.
+            // db and ∂W_in from the per-segment sums of δ.
             let segments = batch.Segments
             for s in 0 .. segments - 1 do
                 for b in 0 .. trials - 1 do
@@ -313,15 +327,26 @@ type CpuBackend(arch: Architecture) =
             for o in 0 .. outputs - 1 do
                 for j in 0 .. nout - 1 do
                     g[layout.OutputWeights + o * nout + j] <- g[layout.OutputWeights + o * nout + j] + dWoutFull[o * np + outStart + j]
-            ignore rows
+            let total =
+                loss
+                + arch.ActivityRegularization * absSum / float (trained * trials * n)
+                + arch.WeightRegularization * weightSum / float (n * n)
+            [| { Loss = total; PeakActivity = float peak } |]
 
         member _.Score() =
-            computeReadout ()
             let rows = trained * trials
+            Gemm.multiply rows op nout (NativePtr.add states.Ptr (rowSize () + outStart)) np 1 woutT.Ptr op readout.Ptr op false
+            match arch.Readout with
+            | Sigmoid ->
+                let all = span readout.Ptr (rows * op)
+                TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
+            | Softmax ->
+                for r in 0 .. rows - 1 do
+                    Loss.activateRow Softmax (span (NativePtr.add readout.Ptr (r * op)) op) outputs
             [| Performance.score batch.Batch (ReadOnlySpan(NativePtr.toVoidPtr readout.Ptr, rows * op)) op |]
 
-    /// States of the current batch after the forward pass: the state after trained step k of `trial` is
-    /// at [(k + 1)·B + trial]·Np (copied out, for analysis and tests).
+    /// States after the forward pass: the state after trained step k of `trial`, unit i, at
+    /// [(k·B + trial)·N + i] (copied out, for analysis and tests).
     member _.RecordedStates() =
         let row = rowSize ()
         let result = Array.zeroCreate<float32> (trained * trials * n)
@@ -332,9 +357,8 @@ type CpuBackend(arch: Architecture) =
                     result[(k * trials + b) * n + i] <- NativePtr.get src i
         result
 
-    /// Readouts y of the current batch after the forward pass, [T, B, O].
+    /// Readouts y after the forward pass and Score, [T, B, O].
     member _.Readouts() =
-        computeReadout ()
         let result = Array.zeroCreate<float32> (trained * trials * outputs)
         for r in 0 .. trained * trials - 1 do
             for o in 0 .. outputs - 1 do
@@ -344,5 +368,5 @@ type CpuBackend(arch: Architecture) =
     interface IDisposable with
         member _.Dispose() =
             for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dWinT; dWoutFull
-                         states; burnStates; fprime; direct; readout; currents; currentGrads; segmentInputs; pre
-                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; anchors; anchorGrads ] do release buf
+                         states; burnStates; fprime; readout; targets; currents; currentGrads; segmentInputs; pre
+                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf

@@ -25,9 +25,9 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     member _.Architecture = arch
     member _.Workers = workers
 
-    /// Loss and gradient of each listed network on the batch, and the largest |r| of its trajectory;
-    /// gradients of those networks are overwritten. A network whose loss is not finite or whose activity
-    /// exceeds `divergence` gets no backward pass: its loss is reported as NaN and its gradient left at zero.
+    /// Loss and gradient of each listed network on the batch; gradients of those networks are overwritten.
+    /// A network whose loss is not finite or whose activity exceeded `divergence` somewhere in the trajectory
+    /// is reported with a NaN loss (its gradient must not be used).
     member _.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
                        noise: NoiseKey, gradients: float32[], ?divergence: float) =
         let divergence = defaultArg divergence infinity
@@ -38,12 +38,9 @@ type CpuEngine(arch: Architecture, ?workers: int) =
             Array.Clear(gradients, m * size, size)
             k.Begin(parameters, m, batch, noise, true)
             Driver.forward k plan
-            let loss = k.Loss()[0]
-            let peak = float (k.PeakActivity()[0])
-            if Single.IsFinite loss && peak <= divergence then
-                losses[m] <- float loss
-                Driver.backward k plan batch.Batch.BurnIn
-                k.Gradients gradients)
+            Driver.backward k plan batch.Batch.BurnIn
+            let result = (k.EndBackward gradients)[0]
+            if Double.IsFinite result.Loss && result.PeakActivity <= divergence then losses[m] <- result.Loss)
         losses
 
     /// Performance of each listed network on the batch, with the plan's dynamics (the true dynamics when
@@ -64,6 +61,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         let k = backend :> IRecurrentKernels
         k.Begin(parameters, network, batch, noise, false)
         Driver.forward k plan
+        k.Score() |> ignore
         backend.RecordedStates(), backend.Readouts()
 
     interface IDisposable with

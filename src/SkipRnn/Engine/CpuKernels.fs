@@ -4,22 +4,22 @@ open System
 open System.Numerics.Tensors
 open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
-open SkipRnn.Numerics
 open SkipRnn.Model
 
 #nowarn "9"
 
-/// Elementwise work of the leaky-RNN step on the CPU, on padded rows (length a multiple of 16).
+/// Elementwise work of the leaky-RNN step on the CPU, on rows padded to a multiple of 16 floats. Every
+/// function has an AVX-512 path and a plain scalar one for other processors.
 module internal Pointwise =
 
     let inline private vload (p: nativeptr<float32>) (i: int) = Vector512.Load(NativePtr.add p i)
     let inline private vstore (v: Vector512<float32>) (p: nativeptr<float32>) (i: int) = Vector512.Store(v, NativePtr.add p i)
 
-    /// f and f' of the pre-activation, in place: pre ← f(pre), fprime ← f'(pre). ReLU is fused into
-    /// `euler` instead and never comes here.
+    /// f and f' in place: pre ← f(pre), fprime ← f'(pre), for tanh and softplus (ReLU is fused into
+    /// `eulerRelu`).
     let activation (act: Activation) (pre: Span<float32>) (fprime: Span<float32>) =
         match act with
-        | ReLU -> invalidOp "ReLU is handled inline"
+        | ReLU -> invalidOp "ReLU is fused into the Euler step"
         | Tanh ->
             TensorPrimitives.Tanh(Span.op_Implicit pre, pre)
             // f' = 1 − f²
@@ -33,16 +33,19 @@ module internal Pointwise =
                 let x = pre[i]
                 pre[i] <- max x 0.0f + MathF.Log(1.0f + MathF.Exp(-abs x))
 
-    /// The Euler step on B rows of `width` floats:
-    ///   ReLU: p = pre + b + h + σ·η, f = max(p, 0), fp = f' (when fp is not null);
-    ///   otherwise pre already holds f(p) and fp already f'(p) (see `addInputs` and `activation`);
-    ///   then Δ = α ⊙ (−r + f), rOut = rIn + Δ.
-    let euler (relu: bool) (rows: int) (width: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
-              (h: nativeptr<float32>) (eta: nativeptr<float32>) (sigma: float32) (alpha: nativeptr<float32>)
-              (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (fp: nativeptr<float32>) =
+    /// The ReLU Euler step with the noise update, fused, over B rows of `width`:
+    ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ;  fp = [p > 0] (if fp ≠ null)
+    ///   η ← (decay·η + gain·ξ) ⊙ mask   (ξ unpadded, [B, units]; skipped when gain = 0)
+    let eulerRelu (rows: int) (width: int) (units: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
+                  (h: nativeptr<float32>) (eta: nativeptr<float32>) (sigma: float32) (alpha: nativeptr<float32>)
+                  (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (fp: nativeptr<float32>)
+                  (xi: nativeptr<float32>) (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
         let storeFp = not (NativePtr.isNullPtr fp)
+        let noisy = gain <> 0.0f
         if Vector512.IsHardwareAccelerated then
             let s = Vector512.Create sigma
+            let dv = Vector512.Create decay
+            let gv = Vector512.Create gain
             let one = Vector512<float32>.One
             let zero = Vector512<float32>.Zero
             for b in 0 .. rows - 1 do
@@ -50,32 +53,36 @@ module internal Pointwise =
                 let mutable j = 0
                 while j < width do
                     let i = o + j
-                    let mutable f = vload pre i
-                    if relu then
-                        let p = f + vload bias j + vload h i + s * vload eta i
-                        f <- Vector512.Max(p, zero)
-                        if storeFp then vstore (Vector512.ConditionalSelect(Vector512.GreaterThan(p, zero), one, zero)) fp i
+                    let e = vload eta i
+                    let p = vload pre i + vload bias j + vload h i + s * e
+                    let f = Vector512.Max(p, zero)
+                    if storeFp then vstore (Vector512.ConditionalSelect(Vector512.GreaterThan(p, zero), one, zero)) fp i
                     let r = vload rIn i
                     let step = vload alpha j * (f - r)
                     vstore step delta i
                     vstore (r + step) rOut i
+                    if noisy then
+                        // Lanes past `units` read the next row's samples (or the slack) and are masked to zero.
+                        let x = Vector512.Load(NativePtr.add xi (b * units + j))
+                        vstore ((dv * e + gv * x) * vload mask j) eta i
                     j <- j + 16
         else
             for b in 0 .. rows - 1 do
                 let o = b * width
                 for j in 0 .. width - 1 do
                     let i = o + j
-                    let mutable f = NativePtr.get pre i
-                    if relu then
-                        let p = f + NativePtr.get bias j + NativePtr.get h i + sigma * NativePtr.get eta i
-                        f <- max p 0.0f
-                        if storeFp then NativePtr.set fp i (if p > 0.0f then 1.0f else 0.0f)
+                    let e = NativePtr.get eta i
+                    let p = NativePtr.get pre i + NativePtr.get bias j + NativePtr.get h i + sigma * e
+                    if storeFp then NativePtr.set fp i (if p > 0.0f then 1.0f else 0.0f)
                     let r = NativePtr.get rIn i
-                    let step = NativePtr.get alpha j * (f - r)
+                    let step = NativePtr.get alpha j * (max p 0.0f - r)
                     NativePtr.set delta i step
                     NativePtr.set rOut i (r + step)
+                    if noisy then
+                        let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
+                        NativePtr.set eta i ((decay * e + gain * x) * NativePtr.get mask j)
 
-    /// pre ← pre + b + h + σ·η (the non-ReLU path adds the inputs before applying f).
+    /// pre ← pre + b + h + σ·η (the tanh/softplus path, before `activation`).
     let addInputs (rows: int) (width: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
                   (h: nativeptr<float32>) (eta: nativeptr<float32>) (sigma: float32) =
         for b in 0 .. rows - 1 do
@@ -84,28 +91,32 @@ module internal Pointwise =
                 let i = o + j
                 NativePtr.set pre i (NativePtr.get pre i + NativePtr.get bias j + NativePtr.get h i + sigma * NativePtr.get eta i)
 
-    /// η ← (decay·η + gain·ξ) ⊙ mask, where ξ is unpadded ([rows, units]) and η padded ([rows, width]).
+    /// The rest of the tanh/softplus Euler step: pre holds f(p); Δ = α ⊙ (f − r), rOut = r + Δ, and the noise.
+    let eulerGeneral (rows: int) (width: int) (units: int) (f: nativeptr<float32>) (alpha: nativeptr<float32>)
+                     (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>)
+                     (eta: nativeptr<float32>) (xi: nativeptr<float32>) (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
+        for b in 0 .. rows - 1 do
+            let o = b * width
+            for j in 0 .. width - 1 do
+                let i = o + j
+                let r = NativePtr.get rIn i
+                let step = NativePtr.get alpha j * (NativePtr.get f i - r)
+                NativePtr.set delta i step
+                NativePtr.set rOut i (r + step)
+                if gain <> 0.0f then
+                    let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
+                    NativePtr.set eta i ((decay * NativePtr.get eta i + gain * x) * NativePtr.get mask j)
+
+    /// η ← (decay·η + gain·ξ) ⊙ mask on its own (the initial draw).
     let ornsteinUhlenbeck (rows: int) (units: int) (width: int) (eta: nativeptr<float32>) (xi: nativeptr<float32>)
                           (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
-        if Vector512.IsHardwareAccelerated then
-            let dv = Vector512.Create decay
-            let gv = Vector512.Create gain
-            for b in 0 .. rows - 1 do
-                let mutable j = 0
-                while j < width do
-                    let e = vload eta (b * width + j)
-                    // Lanes past `units` read the next row's samples (or the slack) and are masked to zero.
-                    let x = Vector512.Load(NativePtr.add xi (b * units + j))
-                    vstore ((dv * e + gv * x) * vload mask j) eta (b * width + j)
-                    j <- j + 16
-        else
-            for b in 0 .. rows - 1 do
-                for j in 0 .. width - 1 do
-                    let e = NativePtr.get eta (b * width + j)
-                    let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
-                    NativePtr.set eta (b * width + j) ((decay * e + gain * x) * NativePtr.get mask j)
+        for b in 0 .. rows - 1 do
+            for j in 0 .. width - 1 do
+                let e = NativePtr.get eta (b * width + j)
+                let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
+                NativePtr.set eta (b * width + j) ((decay * e + gain * x) * NativePtr.get mask j)
 
-    /// dst ← a·x + b·y over `count` floats (count a multiple of 16 on the vector path).
+    /// dst ← a·x + b·y over `count` floats (a multiple of 16).
     let combine (count: int) (a: float32) (x: nativeptr<float32>) (b: float32) (y: nativeptr<float32>) (dst: nativeptr<float32>) =
         if Vector512.IsHardwareAccelerated then
             let av = Vector512.Create a
@@ -129,9 +140,39 @@ module internal Pointwise =
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (NativePtr.get dst i + NativePtr.get x i)
 
-    /// The backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f';  carry = g ⊙ (1 − α);  δ overwrites f'.
+    /// The adjoint of a recorded state before its readout term: adjoint = carry + c·sign(r), and the
+    /// running Σ|r| and max |r| of the recorded states (for the activity regularizer and divergence).
+    let stateAdjoint (count: int) (carry: nativeptr<float32>) (c: float32) (r: nativeptr<float32>)
+                     (adjoint: nativeptr<float32>) (absSum: byref<float>) (peak: byref<float32>) =
+        if Vector512.IsHardwareAccelerated then
+            let cv = Vector512.Create c
+            let zero = Vector512<float32>.Zero
+            let mutable sum = zero
+            let mutable top = zero
+            let mutable i = 0
+            while i < count do
+                let v = vload r i
+                let sign = Vector512.ConditionalSelect(Vector512.GreaterThan(v, zero), cv, zero)
+                           - Vector512.ConditionalSelect(Vector512.LessThan(v, zero), cv, zero)
+                vstore (vload carry i + sign) adjoint i
+                let a = Vector512.Abs v
+                sum <- sum + a
+                top <- Vector512.Max(top, a)
+                i <- i + 16
+            absSum <- absSum + float (Vector512.Sum sum)
+            for k in 0 .. 15 do peak <- max peak (top.GetElement k)
+        else
+            for i in 0 .. count - 1 do
+                let v = NativePtr.get r i
+                let sign = if v > 0.0f then c elif v < 0.0f then -c else 0.0f
+                NativePtr.set adjoint i (NativePtr.get carry i + sign)
+                absSum <- absSum + float (abs v)
+                peak <- max peak (abs v)
+
+    /// The backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f' (over f'), carry = g ⊙ (1 − α),
+    /// and δ summed into its input segment's accumulator.
     let eulerBackward (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
-                      (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>) =
+                      (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
         if Vector512.IsHardwareAccelerated then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
@@ -139,8 +180,10 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = vload g i
                     let a = vload alpha j
-                    vstore (gv * a * vload fpDelta i) fpDelta i
+                    let d = gv * a * vload fpDelta i
+                    vstore d fpDelta i
                     vstore (gv - a * gv) carry i
+                    vstore (vload segmentSum i + d) segmentSum i
                     j <- j + 16
         else
             for b in 0 .. rows - 1 do
@@ -148,23 +191,49 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = NativePtr.get g i
                     let a = NativePtr.get alpha j
-                    NativePtr.set fpDelta i (gv * a * NativePtr.get fpDelta i)
+                    let d = gv * a * NativePtr.get fpDelta i
+                    NativePtr.set fpDelta i d
                     NativePtr.set carry i (gv - a * gv)
+                    NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
     /// The backward Euler step with anchors at this step: δ = gΔ ⊙ α ⊙ f', carry = gId − α ⊙ gΔ.
     let eulerBackwardAnchored (rows: int) (width: int) (gDelta: nativeptr<float32>) (gId: nativeptr<float32>)
-                              (alpha: nativeptr<float32>) (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>) =
+                              (alpha: nativeptr<float32>) (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>)
+                              (segmentSum: nativeptr<float32>) =
         for b in 0 .. rows - 1 do
             for j in 0 .. width - 1 do
                 let i = b * width + j
                 let gd = NativePtr.get gDelta i
                 let a = NativePtr.get alpha j
-                NativePtr.set fpDelta i (gd * a * NativePtr.get fpDelta i)
+                let d = gd * a * NativePtr.get fpDelta i
+                NativePtr.set fpDelta i d
                 NativePtr.set carry i (NativePtr.get gId i - a * gd)
+                NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
-    /// dst += c·sign(x) over `count` floats.
-    let addSign (count: int) (c: float32) (x: nativeptr<float32>) (dst: nativeptr<float32>) =
-        for i in 0 .. count - 1 do
-            let v = NativePtr.get x i
-            if v > 0.0f then NativePtr.set dst i (NativePtr.get dst i + c)
-            elif v < 0.0f then NativePtr.set dst i (NativePtr.get dst i - c)
+    /// Sigmoid readout and squared error of one row: z → dL/dz in place over `width` (padded) columns, of which
+    /// the first `outputs` are real; returns w·Σ (y − target)². `target` must be readable for `width` floats.
+    let sigmoidSquaredErrorRow (z: nativeptr<float32>) (target: nativeptr<float32>) (w: float32) (outputs: int) (width: int) =
+        let mutable loss = 0.0f
+        if Vector512.IsHardwareAccelerated then
+            let one = Vector512<float32>.One
+            let twoW = Vector512.Create(2.0f * w)
+            let mutable acc = Vector512<float32>.Zero
+            let mutable j = 0
+            while j < width do
+                let y = one / (one + Vector512.Exp(-(vload z j)))
+                let lane = Vector512.Create(float32 j) + Vector512.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f)
+                let real = Vector512.LessThan(lane, Vector512.Create(float32 outputs))
+                let d = Vector512.ConditionalSelect(real, y - Vector512.Load(NativePtr.add target j), Vector512<float32>.Zero)
+                acc <- acc + d * d
+                vstore (twoW * d * y * (one - y)) z j
+                j <- j + 16
+            loss <- w * Vector512.Sum acc
+        else
+            for j in 0 .. width - 1 do
+                if j < outputs then
+                    let y = 1.0f / (1.0f + MathF.Exp(-(NativePtr.get z j)))
+                    let d = y - NativePtr.get target j
+                    loss <- loss + w * d * d
+                    NativePtr.set z j (2.0f * w * d * y * (1.0f - y))
+                else NativePtr.set z j 0.0f
+        loss

@@ -16,9 +16,11 @@ module Driver =
             for s in plan.EndingAt[t] do
                 kernels.Mix(s.Level, s.Beta)
 
-    /// Backpropagation through time over the trained steps, in reverse: undo the mixes (last applied first),
-    /// then the Euler step together with the anchors taken at it. Nothing flows into the burn-in.
+    /// Backpropagation through time over the trained steps, in reverse: the state's own loss terms, then the
+    /// mixes undone (last applied first), then the Euler step together with the anchors taken at it.
+    /// Nothing flows into the burn-in.
     let backward (kernels: IRecurrentKernels) (plan: SkipPlan) (burnIn: int) =
+        kernels.BeginBackward()
         for t in plan.Steps - 1 .. -1 .. burnIn do
             kernels.BeginBackStep t
             let ending = plan.EndingAt[t]

@@ -85,6 +85,81 @@ module Gemm =
         Vector512.Store(r0, c); Vector512.Store(r1, NativePtr.add c 16)
         Vector512.Store(r2, NativePtr.add c 32); Vector512.Store(r3, NativePtr.add c 48)
 
+    /// Four rows, columns j0..j0+31.
+    let private block4x2 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let mutable r00 = if acc then load c 0 else z
+        let mutable r01 = if acc then load c 16 else z
+        let mutable r10 = if acc then load c1 0 else z
+        let mutable r11 = if acc then load c1 16 else z
+        let mutable r20 = if acc then load c2 0 else z
+        let mutable r21 = if acc then load c2 16 else z
+        let mutable r30 = if acc then load c3 0 else z
+        let mutable r31 = if acc then load c3 16 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load pb 0
+            let b1 = load pb 16
+            let a0 = bcast pa
+            r00 <- fma a0 b0 r00; r01 <- fma a0 b1 r01
+            let a1 = bcast (NativePtr.add pa ai)
+            r10 <- fma a1 b0 r10; r11 <- fma a1 b1 r11
+            let a2 = bcast (NativePtr.add pa (2 * ai))
+            r20 <- fma a2 b0 r20; r21 <- fma a2 b1 r21
+            let a3 = bcast (NativePtr.add pa (3 * ai))
+            r30 <- fma a3 b0 r30; r31 <- fma a3 b1 r31
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r00, c); Vector512.Store(r01, NativePtr.add c 16)
+        Vector512.Store(r10, c1); Vector512.Store(r11, NativePtr.add c1 16)
+        Vector512.Store(r20, c2); Vector512.Store(r21, NativePtr.add c2 16)
+        Vector512.Store(r30, c3); Vector512.Store(r31, NativePtr.add c3 16)
+
+    /// Four rows, columns j0..j0+47.
+    let private block4x3 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let mutable r00 = if acc then load c 0 else z
+        let mutable r01 = if acc then load c 16 else z
+        let mutable r02 = if acc then load c 32 else z
+        let mutable r10 = if acc then load c1 0 else z
+        let mutable r11 = if acc then load c1 16 else z
+        let mutable r12 = if acc then load c1 32 else z
+        let mutable r20 = if acc then load c2 0 else z
+        let mutable r21 = if acc then load c2 16 else z
+        let mutable r22 = if acc then load c2 32 else z
+        let mutable r30 = if acc then load c3 0 else z
+        let mutable r31 = if acc then load c3 16 else z
+        let mutable r32 = if acc then load c3 32 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load pb 0
+            let b1 = load pb 16
+            let b2 = load pb 32
+            let a0 = bcast pa
+            r00 <- fma a0 b0 r00; r01 <- fma a0 b1 r01; r02 <- fma a0 b2 r02
+            let a1 = bcast (NativePtr.add pa ai)
+            r10 <- fma a1 b0 r10; r11 <- fma a1 b1 r11; r12 <- fma a1 b2 r12
+            let a2 = bcast (NativePtr.add pa (2 * ai))
+            r20 <- fma a2 b0 r20; r21 <- fma a2 b1 r21; r22 <- fma a2 b2 r22
+            let a3 = bcast (NativePtr.add pa (3 * ai))
+            r30 <- fma a3 b0 r30; r31 <- fma a3 b1 r31; r32 <- fma a3 b2 r32
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r00, c); Vector512.Store(r01, NativePtr.add c 16); Vector512.Store(r02, NativePtr.add c 32)
+        Vector512.Store(r10, c1); Vector512.Store(r11, NativePtr.add c1 16); Vector512.Store(r12, NativePtr.add c1 32)
+        Vector512.Store(r20, c2); Vector512.Store(r21, NativePtr.add c2 16); Vector512.Store(r22, NativePtr.add c2 32)
+        Vector512.Store(r30, c3); Vector512.Store(r31, NativePtr.add c3 16); Vector512.Store(r32, NativePtr.add c3 32)
+
     /// Four rows, columns j0..j0+15.
     let private block4x1 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
                          (c: nativeptr<float32>) (ldc: int) (acc: bool) =
@@ -146,9 +221,11 @@ module Gemm =
                 while j < wide do
                     block4x4 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
                     j <- j + 64
-                while j < n do
-                    block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
-                    j <- j + 16
+                match (n - j) / 16 with
+                | 3 -> block4x3 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                | 2 -> block4x2 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                | 1 -> block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                | _ -> ()
                 i <- i + 4
             while i < m do
                 let ar = NativePtr.add a (i * ai)

@@ -30,9 +30,12 @@ module Threefry =
                 x1 <- x1 + ks[(i + 1) % 3] + uint32 i
         struct (x0, x1)
 
+    let private rotationCounts = rotations |> Array.map (fun r -> Vector512.Create(uint32 r))
+
     /// 16 blocks at once: counters (ctr0, ctr1 + lane).
     let inline private rotl (x: Vector512<uint32>) (r: int) =
-        Vector512.ShiftLeft(x, r) ||| Vector512.ShiftRightLogical(x, 32 - r)
+        if X86.Avx512F.IsSupported then X86.Avx512F.RotateLeftVariable(x, rotationCounts[r])
+        else Vector512.ShiftLeft(x, rotations[r]) ||| Vector512.ShiftRightLogical(x, 32 - rotations[r])
 
     let block16 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
         let k0 = Vector512.Create key0
@@ -43,14 +46,45 @@ module Threefry =
         let mutable x1 = ctr1 + k1
         for g in 0 .. 4 do
             let o = (g % 2) * 4
-            x0 <- x0 + x1; x1 <- rotl x1 rotations[o]; x1 <- x1 ^^^ x0
-            x0 <- x0 + x1; x1 <- rotl x1 rotations[o + 1]; x1 <- x1 ^^^ x0
-            x0 <- x0 + x1; x1 <- rotl x1 rotations[o + 2]; x1 <- x1 ^^^ x0
-            x0 <- x0 + x1; x1 <- rotl x1 rotations[o + 3]; x1 <- x1 ^^^ x0
+            x0 <- x0 + x1; x1 <- rotl x1 o; x1 <- x1 ^^^ x0
+            x0 <- x0 + x1; x1 <- rotl x1 (o + 1); x1 <- x1 ^^^ x0
+            x0 <- x0 + x1; x1 <- rotl x1 (o + 2); x1 <- x1 ^^^ x0
+            x0 <- x0 + x1; x1 <- rotl x1 (o + 3); x1 <- x1 ^^^ x0
             let i = g + 1
             x0 <- x0 + ks i
             x1 <- x1 + ks (i + 1) + Vector512.Create(uint32 i)
         struct (x0, x1)
+
+    /// Four independent 16-lane blocks (counters ctr1, ctr1 + 16, ctr1 + 32, ctr1 + 48 per lane group),
+    /// interleaved so that the processor overlaps their dependency chains: one chain alone is bound by the
+    /// latency of its add-rotate-xor rounds.
+    let block64 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
+        let k0 = Vector512.Create key0
+        let k1 = Vector512.Create key1
+        let k2 = Vector512.Create(Parity ^^^ key0 ^^^ key1)
+        let inline ks i = match i % 3 with 0 -> k0 | 1 -> k1 | _ -> k2
+        let sixteen = Vector512.Create 16u
+        let start = Vector512.Create(ctr0 + key0)
+        let mutable a0 = start
+        let mutable b0 = start
+        let mutable c0 = start
+        let mutable d0 = start
+        let mutable a1 = ctr1 + k1
+        let mutable b1 = a1 + sixteen
+        let mutable c1 = b1 + sixteen
+        let mutable d1 = c1 + sixteen
+        for g in 0 .. 4 do
+            let o = (g % 2) * 4
+            for r in o .. o + 3 do
+                a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+                a1 <- rotl a1 r; b1 <- rotl b1 r; c1 <- rotl c1 r; d1 <- rotl d1 r
+                a1 <- a1 ^^^ a0; b1 <- b1 ^^^ b0; c1 <- c1 ^^^ c0; d1 <- d1 ^^^ d0
+            let i = g + 1
+            let inject0 = ks i
+            let inject1 = ks (i + 1) + Vector512.Create(uint32 i)
+            a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+            a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        struct (a0, a1, b0, b1, c0, c1, d0, d1)
 
 /// Where a stream of Gaussian noise lives: a key (from the seed, the purpose and the training step) and
 /// a stream id (the global index of the network).
@@ -82,27 +116,43 @@ module Normal =
         let radius = MathF.Sqrt(-2.0f * MathF.Log u1)
         if index < p then radius * MathF.Cos(twoPi * u2) else radius * MathF.Sin(twoPi * u2)
 
-    /// Writes row `row` of `count` samples of stream `stream` to dst (which must have room for
-    /// 2·pairsPerRow(count) + 16 floats: the vector path writes whole vectors).
+    /// Room `fillRow` needs for a row of `count` samples: it writes whole groups of 64 pairs.
+    let rowCapacity (count: int) = 2 * pairsPerRow count + 128
+
+    /// Writes row `row` of `count` samples of stream `stream` to dst (which must hold rowCapacity count floats).
     let fillRow (key: NoiseKey) (stream: int) (row: int) (count: int) (dst: nativeptr<float32>) =
         let p = pairsPerRow count
         let rowBase = uint32 row * uint32 p
         if Vector512.IsHardwareAccelerated then
             let lanes = Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
-            // Pair j writes its cosine sample to j and its sine sample to p + j. The last cosine vector can
-            // run past p into the first sine vector's place; walking j downwards lets that sine vector,
-            // stored last, overwrite it.
-            let mutable j = ((p - 1) / 16) * 16
+            let scale = Vector512.Create scale24
+            let minusTwo = Vector512.Create(-2.0f)
+            let inline radius (a: Vector512<uint32>) =
+                let u1 = Vector512.ConvertToSingle(Vector512.ShiftRightLogical(a, 8) + Vector512<uint32>.One) * scale
+                Vector512.Sqrt(minusTwo * VectorMath.log u1)
+            let inline phase (b: Vector512<uint32>) =
+                VectorMath.sinCosTurns (Vector512.ConvertToSingle(Vector512.ShiftRightLogical(b, 8)) * scale)
+            // Pair j writes its cosine sample to j and its sine sample to p + j, 64 pairs at a time. A group's
+            // cosine samples can run past p into the sine samples' place: within a group the sines are stored
+            // after the cosines, and walking j downwards lets the first group, stored last, overwrite the rest.
+            let mutable j = ((p - 1) / 64) * 64
             while j >= 0 do
                 let ctr = Vector512.Create(rowBase + uint32 j) + lanes
-                let struct (a, b) = Threefry.block16 key.Key0 key.Key1 (uint32 stream) ctr
-                let u1 = Vector512.ConvertToSingle(Vector512.ShiftRightLogical(a, 8) + Vector512<uint32>.One) * Vector512.Create scale24
-                let u2 = Vector512.ConvertToSingle(Vector512.ShiftRightLogical(b, 8)) * Vector512.Create scale24
-                let radius = Vector512.Sqrt(Vector512.Create(-2.0f) * Vector512.Log u1)
-                let struct (s, c) = Vector512.SinCos(u2 * Vector512.Create twoPi)
-                Vector512.Store(radius * c, NativePtr.add dst j)
-                Vector512.Store(radius * s, NativePtr.add dst (p + j))
-                j <- j - 16
+                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block64 key.Key0 key.Key1 (uint32 stream) ctr
+                let ra, rb, rc, rd = radius a0, radius b0, radius c0, radius d0
+                let struct (sa, ca) = phase a1
+                let struct (sb, cb) = phase b1
+                let struct (sc, cc) = phase c1
+                let struct (sd, cd) = phase d1
+                Vector512.Store(ra * ca, NativePtr.add dst j)
+                Vector512.Store(rb * cb, NativePtr.add dst (j + 16))
+                Vector512.Store(rc * cc, NativePtr.add dst (j + 32))
+                Vector512.Store(rd * cd, NativePtr.add dst (j + 48))
+                Vector512.Store(ra * sa, NativePtr.add dst (p + j))
+                Vector512.Store(rb * sb, NativePtr.add dst (p + j + 16))
+                Vector512.Store(rc * sc, NativePtr.add dst (p + j + 32))
+                Vector512.Store(rd * sd, NativePtr.add dst (p + j + 48))
+                j <- j - 64
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (sample key stream row count i)

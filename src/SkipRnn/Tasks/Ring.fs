@@ -36,12 +36,15 @@ let writeResponseTarget (psi: float) (ring: Span<float32>) =
     for k in 0 .. Units - 1 do
         ring[k] <- float32 (tuning psi k + 0.05)
 
+let private sines = Array.init Units (fun k -> sin (preferred k))
+let private cosines = Array.init Units (fun k -> cos (preferred k))
+
 /// Population-vector decoding: atan2(Σ y_k sin psi_k, Σ y_k cos psi_k) mod 2π.
 let decode (ring: ReadOnlySpan<float32>) =
     let mutable s = 0.0
     let mutable c = 0.0
     for k in 0 .. Units - 1 do
         let y = float ring[k]
-        s <- s + y * sin (preferred k)
-        c <- c + y * cos (preferred k)
+        s <- s + y * sines[k]
+        c <- c + y * cosines[k]
     wrap (atan2 s c)

@@ -1,0 +1,139 @@
+namespace SkipRnn.Training
+
+open System
+open System.Diagnostics
+open System.Runtime.Intrinsics
+open System.Threading.Tasks
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+open SkipRnn.Engine
+
+/// One timed configuration.
+type BenchResult =
+    { Label: string
+      /// Median seconds of one full training step (batch, forward, backward, Adam) or evaluation pass.
+      Seconds: float
+      /// Recurrent-product floating-point operations per step (Flops.recurrentTrainingStep · M, or the
+      /// forward product only for an evaluation).
+      RecurrentFlops: float
+      GflopsPerSecond: float
+      FractionOfPeak: float }
+
+/// What `skiprnn bench` measures: the training step of SPEC's configuration against the machine's own
+/// single-precision FMA peak, measured in the same run.
+module Benchmark =
+
+    /// Twelve independent vector multiply-add chains (enough to hide the FMA latency on two FMA pipes).
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    let private fmaChains (iterations: int) =
+        let mutable a0 = Vector512.Create 1.0f
+        let mutable a1 = Vector512.Create 1.1f
+        let mutable a2 = Vector512.Create 1.2f
+        let mutable a3 = Vector512.Create 1.3f
+        let mutable a4 = Vector512.Create 1.4f
+        let mutable a5 = Vector512.Create 1.5f
+        let mutable a6 = Vector512.Create 1.6f
+        let mutable a7 = Vector512.Create 1.7f
+        let mutable a8 = Vector512.Create 1.8f
+        let mutable a9 = Vector512.Create 1.9f
+        let mutable a10 = Vector512.Create 2.0f
+        let mutable a11 = Vector512.Create 2.1f
+        let m = Vector512.Create 0.9999999f
+        let add = Vector512.Create 1e-7f
+        let mutable i = 0
+        while i < iterations do
+            a0 <- Vector512.FusedMultiplyAdd(a0, m, add); a1 <- Vector512.FusedMultiplyAdd(a1, m, add)
+            a2 <- Vector512.FusedMultiplyAdd(a2, m, add); a3 <- Vector512.FusedMultiplyAdd(a3, m, add)
+            a4 <- Vector512.FusedMultiplyAdd(a4, m, add); a5 <- Vector512.FusedMultiplyAdd(a5, m, add)
+            a6 <- Vector512.FusedMultiplyAdd(a6, m, add); a7 <- Vector512.FusedMultiplyAdd(a7, m, add)
+            a8 <- Vector512.FusedMultiplyAdd(a8, m, add); a9 <- Vector512.FusedMultiplyAdd(a9, m, add)
+            a10 <- Vector512.FusedMultiplyAdd(a10, m, add); a11 <- Vector512.FusedMultiplyAdd(a11, m, add)
+            i <- i + 1
+        (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement 0
+
+    /// Single-precision FMA peak of all cores, in GFLOP/s: every core runs `fmaChains` for about `seconds`.
+    let fmaPeak (seconds: float) =
+        let cores = Environment.ProcessorCount
+        let chunk = 1_000_000
+        fmaChains chunk |> ignore
+        let flopsPerChunk = float chunk * 12.0 * float Vector512<float32>.Count * 2.0
+        let chunks = Array.zeroCreate<int> cores
+        let clock = Stopwatch.StartNew()
+        Parallel.For(0, cores, ParallelOptions(MaxDegreeOfParallelism = cores), fun c ->
+            let local = Stopwatch.StartNew()
+            let mutable sink = 0.0f
+            while local.Elapsed.TotalSeconds < seconds do
+                sink <- sink + fmaChains chunk
+                chunks[c] <- chunks[c] + 1
+            if Single.IsNaN sink then chunks[c] <- 0) |> ignore
+        float (Array.sum chunks) * flopsPerChunk / clock.Elapsed.TotalSeconds / 1e9
+
+    let private median (xs: float list) =
+        let s = List.sort xs
+        s[s.Length / 2]
+
+    /// A trainer on `task` with `networks` networks, and the integrator fixed for every timed step.
+    let private trainer (config: RunConfig) =
+        let task = (Catalog.tryFind config.Task).Value
+        new Trainer(config, task)
+
+    /// Median seconds of `repeats` training steps after one warm-up step, for a method held at its initial θ/β.
+    let timeTrainingStep (config: RunConfig) (repeats: int) =
+        use t = trainer { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
+        t.TrainStep() |> ignore
+        let times =
+            [ for _ in 1 .. repeats do
+                let clock = Stopwatch.StartNew()
+                t.TrainStep() |> ignore
+                yield clock.Elapsed.TotalSeconds ]
+        let _, prepared, _, _ = t.TrainingBatch 0
+        median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks
+
+    /// Median seconds of an evaluation pass (config.EvaluationTrials trials, true dynamics).
+    let timeEvaluation (config: RunConfig) (repeats: int) =
+        use t = trainer config
+        let prepared, noise = t.EvaluationBatch 0
+        let plan = SkipPlan.Empty prepared.Batch.Steps
+        let all = Array.init config.Networks id
+        t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
+        let times =
+            [ for _ in 1 .. repeats do
+                let clock = Stopwatch.StartNew()
+                t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
+                yield clock.Elapsed.TotalSeconds ]
+        median times, Flops.recurrentForward t.Architecture prepared * float config.Networks
+
+    /// Bytes allocated per training step after warm-up: by the whole step, and by the engine alone.
+    let allocations (config: RunConfig) (repeats: int) =
+        use t = trainer { config with Hold = true; AnnealSteps = Int32.MaxValue }
+        for _ in 1 .. 2 do t.TrainStep() |> ignore
+        let before = GC.GetTotalAllocatedBytes true
+        for _ in 1 .. repeats do t.TrainStep() |> ignore
+        let step = float (GC.GetTotalAllocatedBytes true - before) / float repeats
+        let integrator, prepared, plan, noise = t.TrainingBatch 0
+        ignore integrator
+        let all = Array.init config.Networks id
+        let gradients = Array.zeroCreate<float32> t.State.Parameters.Values.Length
+        t.Engine.Gradients(t.State.Parameters, all, prepared, plan, noise, gradients) |> ignore
+        let before = GC.GetTotalAllocatedBytes true
+        for _ in 1 .. repeats do t.Engine.Gradients(t.State.Parameters, all, prepared, plan, noise, gradients) |> ignore
+        let engine = float (GC.GetTotalAllocatedBytes true - before) / float repeats
+        step, engine
+
+    /// Least-squares slope and intercept of y against x, and the largest relative deviation from the line.
+    let linearFit (points: (float * float) list) =
+        let n = float points.Length
+        let mx = points |> List.averageBy fst
+        let my = points |> List.averageBy snd
+        let sxy = points |> List.sumBy (fun (x, y) -> (x - mx) * (y - my))
+        let sxx = points |> List.sumBy (fun (x, _) -> (x - mx) ** 2.0)
+        let slope = sxy / sxx
+        let intercept = my - slope * mx
+        let deviation = points |> List.map (fun (x, y) -> abs (y - (intercept + slope * x)) / y) |> List.max
+        ignore n
+        slope, intercept, deviation
+
+    let result label seconds flops peak =
+        let gflops = flops / seconds / 1e9
+        { Label = label; Seconds = seconds; RecurrentFlops = flops; GflopsPerSecond = gflops; FractionOfPeak = gflops / peak }
