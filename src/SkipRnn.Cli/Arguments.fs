@@ -22,6 +22,8 @@ type TrainArgs =
     | Max_Steps of steps: int
     | Anneal_Steps of steps: int
     | Hold
+    | Strategic_Ratio of beta0: float
+    | No_Early_Stop
     | Criterion of performance: float
     | Learning_Rate of rate: float
     | Dt of seconds: float
@@ -32,6 +34,9 @@ type TrainArgs =
     | Response of seconds: float
     | Jitter of seconds: float
     | Grace of seconds: float
+    | Feedback of seconds: float
+    | Wait of seconds: float
+    | Choice_Grace of seconds: float
     | Workers of count: int
     | Config of path: string
     | [<AltCommandLine("-o")>] Out of folder: string
@@ -40,7 +45,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc; paper names accepted)."
+            | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc, rulereversal; paper names accepted)."
             | Method _ -> "training method: control, cd, sctt or dasc (default control)."
             | Skip _ -> "skip length θ in base steps (SCTT, DASC), or the initial coarsening θ0 (CD). Default 10."
             | Step_Count _ -> "number of annealing steps of θ or β over the first anneal-steps training steps (default 5)."
@@ -51,12 +56,14 @@ type TrainArgs =
             | Activation _ -> "relu, tanh or softplus (default relu)."
             | Dale -> "constrain the recurrent weights by Dale's law."
             | Noise _ -> "scale of the recurrent noise (default 0.1; 0 switches it off)."
-            | Trials _ -> "trials per training batch (default 20)."
+            | Trials _ -> "trials per training batch (default 20; 40 sequences for rulereversal)."
             | Eval_Trials _ -> "trials per evaluation (default 200)."
             | Eval_Every _ -> "evaluate every this many training steps (default 10)."
             | Max_Steps _ -> "training step limit (default 40000)."
             | Anneal_Steps _ -> "training steps over which θ or β are annealed (default 20000)."
             | Hold -> "keep θ0 or β0 constant over the annealing steps instead of annealing them."
+            | Strategic_Ratio _ -> "add strategic skip connections from the start to the end of each trial of a multi-trial task (rulereversal), initial ratio β'0 in (0, 1], annealed like β."
+            | No_Early_Stop -> "train for --max-steps even after the criterion is reached."
             | Criterion _ -> "target of the 10th-90th percentile mean performance (default 0.99)."
             | Learning_Rate _ -> "Adam learning rate (default 0.1/N)."
             | Dt _ -> "base time step in seconds (default 0.005)."
@@ -67,6 +74,9 @@ type TrainArgs =
             | Response _ -> "response period in seconds (default 0.5)."
             | Jitter _ -> "training jitter half-width in seconds (default 0.1)."
             | Grace _ -> "time after burn-in and into the response before the loss applies, seconds (default 0.2)."
+            | Feedback _ -> "rule reversal: feedback period in seconds (default 0.5)."
+            | Wait _ -> "rule reversal: wait period in seconds (default 0.5)."
+            | Choice_Grace _ -> "rule reversal: time into each response period before the loss applies, seconds (default 0.1)."
             | Workers _ -> "worker threads (default: all cores)."
             | Config _ -> "read the configuration from a JSON file (the keys of config.json); options given here override it."
             | Out _ -> "folder for the run (config, checkpoint, weights, evaluations, record). Required."

@@ -65,18 +65,29 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
             Activation = activation
             Dale = c.Dale || args.Contains Dale
             NoiseScale = (args.TryGetResult Noise |? c.NoiseScale)
-            Trials = (args.TryGetResult TrainArgs.Trials |? c.Trials)
+            Trials =
+                match args.TryGetResult TrainArgs.Trials with
+                | Some n -> n
+                | None when args.Contains TrainArgs.Config -> c.Trials
+                | None ->
+                    // Without a configuration file, the batch size is the paper's for the task.
+                    Catalog.tryFind (args.TryGetResult TrainArgs.Task |? c.Task)
+                    |> Option.map (fun t -> t.BatchTrials) |> Option.defaultValue c.Trials
             EvaluationTrials = (args.TryGetResult Eval_Trials |? c.EvaluationTrials)
             EvaluateEvery = (args.TryGetResult Eval_Every |? c.EvaluateEvery)
             MaxSteps = (args.TryGetResult Max_Steps |? c.MaxSteps)
             AnnealSteps = (args.TryGetResult Anneal_Steps |? c.AnnealSteps)
             Hold = c.Hold || args.Contains Hold
+            StrategicRatio = (match args.TryGetResult Strategic_Ratio with Some b -> Some b | None -> c.StrategicRatio)
+            StopAtCriterion = c.StopAtCriterion && not (args.Contains No_Early_Stop)
             Criterion = (args.TryGetResult Criterion |? c.Criterion)
             LearningRate = (match args.TryGetResult Learning_Rate with Some lr -> Some lr | None -> c.LearningRate)
             Timing =
                 { Dt = (args.TryGetResult Dt |? t.Dt); BurnIn = (args.TryGetResult Burn_In |? t.BurnIn); Fixation = (args.TryGetResult Fixation |? t.Fixation)
                   Stimulus = (args.TryGetResult Stimulus |? t.Stimulus); Delay = (args.TryGetResult Delay |? t.Delay); Response = (args.TryGetResult Response |? t.Response)
-                  Jitter = (args.TryGetResult Jitter |? t.Jitter); Grace = (args.TryGetResult Grace |? t.Grace) } }
+                  Jitter = (args.TryGetResult Jitter |? t.Jitter); Grace = (args.TryGetResult Grace |? t.Grace)
+                  Feedback = (args.TryGetResult TrainArgs.Feedback |? t.Feedback); Wait = (args.TryGetResult Wait |? t.Wait)
+                  ChoiceGrace = (args.TryGetResult Choice_Grace |? t.ChoiceGrace) } }
     match RunConfig.validate config with
     | Ok c -> c
     | Error message -> fail "%s" message

@@ -38,9 +38,30 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
     let r = Array.init trials (fun _ -> Array.zeroCreate<float> n)
     let eta = Array.init trials (fun bb -> Array.init n (fun i -> xi 0 bb i))
     let anchors = Array.init (max plan.Levels 1) (fun _ -> Array.init trials (fun _ -> Array.zeroCreate<float> n))
-    let states = ResizeArray()
+    let states = ResizeArray<float[][]>()
+    // Closed-loop feedback: the input shown in each feedback window, per trial, once the choice is made.
+    let inputAt = Array.init trials (fun _ -> Array.zeroCreate<float> inputs)
+    let mutable feedbackUntil = -1
+    let readout (s: float[]) o =
+        let mutable acc = 0.0
+        for j in 0 .. arch.OutputUnits - 1 do acc <- acc + theta.Value[layout.OutputWeights + o * arch.OutputUnits + j] * s[arch.OutputStart + j]
+        acc
     for t in 0 .. batch.Steps - 1 do
         if t = batch.BurnIn then theta.Value <- trainedTheta
+        match batch.Feedback with
+        | Some f ->
+            match f.Windows |> Array.tryFindIndex (fun w -> w.Start = t) with
+            | Some k ->
+                let chosenFrom = states[f.ChoiceSteps[k] - batch.BurnIn]
+                for bb in 0 .. trials - 1 do
+                    let z = Array.init outputs (readout (chosenFrom.[bb]))
+                    let choice = Array.findIndex (fun v -> v = Array.max z) z
+                    Array.fill inputAt[bb] 0 inputs 0.0
+                    inputAt[bb][if choice = f.Correct[k * trials + bb] then f.CorrectInput else f.WrongInput] <- 1.0
+                feedbackUntil <- f.Windows[k].End
+            | None -> ()
+        | None -> ()
+        let inFeedback = t < feedbackUntil
         let next = Array.init trials (fun _ -> Array.zeroCreate<float> n)
         let increment = Array.init trials (fun _ -> Array.zeroCreate<float> n)
         for bb in 0 .. trials - 1 do
@@ -49,7 +70,8 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
                 for j in 0 .. n - 1 do p <- p + w i j * r[bb][j]
                 if i < nIn then
                     for k in 0 .. inputs - 1 do
-                        p <- p + wIn i k * float batch.Inputs[batch.InputIndex(t, bb) + k]
+                        let x = float batch.Inputs[batch.InputIndex(t, bb) + k] + (if inFeedback then inputAt[bb][k] else 0.0)
+                        p <- p + wIn i k * x
                 increment[bb][i] <- alpha i * (-r[bb][i] + f p)
                 next[bb][i] <- r[bb][i] + increment[bb][i]
         for s in plan.AnchoredAt[t] do
@@ -90,10 +112,9 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
                     loss <- loss + wgt * (y - target o) ** 2.0
             | Softmax ->
                 let top = Array.max z
-                let e = z |> Array.map (fun v -> exp (v - top))
-                let sum = Array.sum e
+                let logSum = z |> Array.sumBy (fun v -> exp (v - top)) |> log
                 for o in 0 .. outputs - 1 do
-                    if target o > 0.0 then loss <- loss - wgt * target o * log (e[o] / sum)
+                    if target o > 0.0 then loss <- loss - wgt * target o * (z[o] - top - logSum)
     theta.Value <- trainedTheta
     let mutable weights = 0.0
     for i in 0 .. n - 1 do

@@ -39,7 +39,9 @@ let batch (seed: uint64) (trials: int) (dt: float) (inputs: int) (outputs: int) 
       ResponseWindow = { Start = steps; Length = 0 }
       FixationShare = 0.5
       Answers = Array.create trials Fixate
-      Conditions = Array.create trials { Stimuli = []; Match = None } }
+      Conditions = Array.create trials { Stimuli = []; Match = None; Rules = [] }
+      Boundaries = [||]
+      Feedback = None }
 
 /// The same trials on a grid θ times coarser (every period length must be divisible by θ).
 let coarsen (theta: int) (b: TrialBatch) =

@@ -20,7 +20,9 @@ type PreparedBatch =
       /// η ← NoiseDecay·η + NoiseGain·ξ (Ornstein–Uhlenbeck at the batch's dt).
       NoiseDecay: float32
       NoiseGain: float32
-      NoiseScale: float32 }
+      NoiseScale: float32
+      /// Per step: the closed-loop feedback k whose window starts there, or −1.
+      FeedbackAt: int[] }
 
     member p.Segments = p.SegmentStarts.Length
 
@@ -36,7 +38,14 @@ module PreparedBatch =
             let a = System.ReadOnlySpan(batch.Inputs, t * rowLength, rowLength)
             let b = System.ReadOnlySpan(batch.Inputs, (t - 1) * rowLength, rowLength)
             System.MemoryExtensions.SequenceEqual(a, b)
-        let starts = [| for t in 0 .. batch.Steps - 1 do if t = 0 || not (sameAsPrevious t) then yield t |]
+        // Feedback windows are segments of their own: their input is completed per network during the pass.
+        let feedbackEdges =
+            match batch.Feedback with
+            | Some f -> f.Windows |> Array.collect (fun w -> [| w.Start; w.End |]) |> Set.ofArray
+            | None -> Set.empty
+        let starts =
+            [| for t in 0 .. batch.Steps - 1 do
+                if t = 0 || feedbackEdges.Contains t || not (sameAsPrevious t) then yield t |]
         let segmentOf = Array.zeroCreate batch.Steps
         for s in 0 .. starts.Length - 1 do
             let stop = if s + 1 < starts.Length then starts[s + 1] else batch.Steps
@@ -52,7 +61,13 @@ module PreparedBatch =
           Alpha = Array.init arch.Units (fun i -> float32 (dt / arch.TauOf i))
           NoiseDecay = float32 (1.0 - dt / arch.NoiseTau)
           NoiseGain = float32 (sqrt (2.0 * dt / arch.NoiseTau))
-          NoiseScale = float32 arch.NoiseScale }
+          NoiseScale = float32 arch.NoiseScale
+          FeedbackAt =
+            let at = Array.create batch.Steps -1
+            match batch.Feedback with
+            | Some f -> f.Windows |> Array.iteri (fun k w -> at[w.Start] <- k)
+            | None -> ()
+            at }
 
 /// What a backward pass finds out about one network besides its gradient.
 [<Struct>]
@@ -72,6 +87,10 @@ type IRecurrentKernels =
     abstract Begin: parameters: Parameters * firstNetwork: int * batch: PreparedBatch * noise: NoiseKey * training: bool -> unit
     /// Euler step t: Δ = α ⊙ (−r + f(W r + b + h + σ η)), r ← r + Δ, then η advances.
     abstract Step: t: int -> unit
+    /// Closed-loop feedback k (called before the first step of its window): each trial's choice is the argmax
+    /// of the readout after its choice step; the feedback input (correct or wrong) is added to the window's
+    /// input for that trial.
+    abstract ApplyFeedback: k: int -> unit
     /// Record the anchor of a skip of this level starting at step t (called after Step t):
     /// anchor = r_before + theta·Δ (theta = 0 for a plain skip).
     abstract Anchor: level: int * theta: float32 -> unit

@@ -90,15 +90,22 @@ type CpuBackend(arch: Architecture) =
     let mutable loss = 0.0
     let mutable absSum = 0.0
     let mutable peak = 0.0f
+    let mutable choices: int[] = [||]
 
     let release (b: NativeBuffer) = if not (isNull b) then (b :> IDisposable).Dispose()
 
+    /// Room for `count` skip levels; a level that appears for the first time mid-pass keeps the anchors
+    /// already recorded for the others.
     let ensureLevels (count: int) =
         if count > levels then
-            release anchors
-            release anchorGrads
-            anchors <- new NativeBuffer(count * capTrials * np)
-            anchorGrads <- new NativeBuffer(count * capTrials * np)
+            let grow (old: NativeBuffer) =
+                let fresh = new NativeBuffer(count * capTrials * np)
+                if not (isNull old) then
+                    old.Span.CopyTo(fresh.Span)
+                    release old
+                fresh
+            anchors <- grow anchors
+            anchorGrads <- grow anchorGrads
             levels <- count
 
     let ensureCapacity (b: int) (steps: int) (totalSteps: int) (segments: int) (isTraining: bool) =
@@ -178,6 +185,9 @@ type CpuBackend(arch: Architecture) =
             trained <- tb.TrainedSteps
             lastStep <- -1
             noisy <- prepared.NoiseScale <> 0.0f
+            match tb.Feedback with
+            | Some f when choices.Length < f.ChoiceSteps.Length * trials -> choices <- Array.zeroCreate (f.ChoiceSteps.Length * trials)
+            | _ -> ()
             if isTraining then copyTargets ()
             let p = parameters.ReadOnlyBlock firstNetwork
             for i in 0 .. n - 1 do
@@ -228,6 +238,24 @@ type CpuBackend(arch: Architecture) =
                 let fpTarget = if NativePtr.isNullPtr fp then scratchFp.Ptr else fp
                 Pointwise.activation arch.Activation (span pre.Ptr row) (span fpTarget row)
                 Pointwise.eulerGeneral trials np n pre.Ptr alpha.Ptr rIn rOut delta.Ptr eta.Ptr xi.Ptr batch.NoiseDecay gain unitMask.Ptr
+
+        member _.ApplyFeedback(k) =
+            let f = batch.Batch.Feedback.Value
+            let r = stateBefore (f.ChoiceSteps[k] + 1)
+            Gemm.multiply trials op nout (NativePtr.add r outStart) np 1 woutT.Ptr op z.Ptr op false
+            let segment = batch.SegmentOf[f.Windows[k].Start]
+            let x = NativePtr.add segmentInputs.Ptr (segment * trials * inputs)
+            for b in 0 .. trials - 1 do
+                let zb = NativePtr.add z.Ptr (b * op)
+                let mutable choice = 0
+                for o in 1 .. outputs - 1 do
+                    if NativePtr.get zb o > NativePtr.get zb choice then choice <- o
+                choices[k * trials + b] <- choice
+                let row = NativePtr.add x (b * inputs)
+                let right = choice = f.Correct[k * trials + b]
+                NativePtr.set row f.CorrectInput (if right then 1.0f else 0.0f)
+                NativePtr.set row f.WrongInput (if right then 0.0f else 1.0f)
+            Gemm.multiply trials ninp inputs x inputs 1 winT.Ptr ninp (NativePtr.add currents.Ptr (segment * rowSize ())) np false
 
         member _.Anchor(level, theta) =
             ensureLevels (level + 1)
@@ -356,6 +384,12 @@ type CpuBackend(arch: Architecture) =
                 for i in 0 .. n - 1 do
                     result[(k * trials + b) * n + i] <- NativePtr.get src i
         result
+
+    /// The choices made in the last pass with closed-loop feedback, [choice k, trial].
+    member _.Choices =
+        match batch.Batch.Feedback with
+        | Some f -> Array.sub choices 0 (f.ChoiceSteps.Length * trials)
+        | None -> [||]
 
     /// Readouts y after the forward pass and Score, [T, B, O].
     member _.Readouts() =

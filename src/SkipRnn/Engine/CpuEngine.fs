@@ -37,7 +37,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
             let k = backend :> IRecurrentKernels
             Array.Clear(gradients, m * size, size)
             k.Begin(parameters, m, batch, noise, true)
-            Driver.forward k plan
+            Driver.forward k plan batch
             Driver.backward k plan batch.Batch.BurnIn
             let result = (k.EndBackward gradients)[0]
             if Double.IsFinite result.Loss && result.PeakActivity <= divergence then losses[m] <- result.Loss)
@@ -50,7 +50,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         forEachNetwork networks (fun backend m ->
             let k = backend :> IRecurrentKernels
             k.Begin(parameters, m, batch, noise, false)
-            Driver.forward k plan
+            Driver.forward k plan batch
             scores[m] <- k.Score()[0])
         scores
 
@@ -60,7 +60,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         let backend = backends[0]
         let k = backend :> IRecurrentKernels
         k.Begin(parameters, network, batch, noise, false)
-        Driver.forward k plan
+        Driver.forward k plan batch
         k.Score() |> ignore
         backend.RecordedStates(), backend.Readouts()
 

@@ -6,10 +6,12 @@ open SkipRnn.Model
 /// anchors are taken and which mixes applied at each step; the backend does the arithmetic.
 module Driver =
 
-    /// Steps 0 .. Steps−1: the Euler step, then the anchors of skips starting at it, then the mixes of skips
-    /// ending at it (in level order).
-    let forward (kernels: IRecurrentKernels) (plan: SkipPlan) =
+    /// Steps 0 .. Steps−1: closed-loop feedback whose window starts here, the Euler step, then the anchors of
+    /// skips starting at it, then the mixes of skips ending at it (in level order).
+    let forward (kernels: IRecurrentKernels) (plan: SkipPlan) (batch: PreparedBatch) =
         for t in 0 .. plan.Steps - 1 do
+            let k = batch.FeedbackAt[t]
+            if k >= 0 then kernels.ApplyFeedback k
             kernels.Step t
             for s in plan.AnchoredAt[t] do
                 kernels.Anchor(s.Level, (match s.Kind with Aligned -> s.Theta | Plain -> 0.0f))

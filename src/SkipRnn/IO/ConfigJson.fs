@@ -20,7 +20,10 @@ module ConfigJson =
               "delay", JsonValue.Create t.Delay
               "response", JsonValue.Create t.Response
               "jitter", JsonValue.Create t.Jitter
-              "grace", JsonValue.Create t.Grace ]
+              "grace", JsonValue.Create t.Grace
+              "feedback", JsonValue.Create t.Feedback
+              "wait", JsonValue.Create t.Wait
+              "choiceGrace", JsonValue.Create t.ChoiceGrace ]
             |> Seq.map (fun (k, v) -> Collections.Generic.KeyValuePair(k, v)))
 
     let toNode (c: RunConfig) : JsonObject =
@@ -50,6 +53,10 @@ module ConfigJson =
         o["learningRate"] <- JsonValue.Create c.EffectiveLearningRate
         o["timing"] <- timingNode c.Timing
         o["divergenceThreshold"] <- JsonValue.Create c.DivergenceThreshold
+        match c.StrategicRatio with
+        | Some b -> o["strategicRatio"] <- JsonValue.Create b
+        | None -> ()
+        o["stopAtCriterion"] <- JsonValue.Create c.StopAtCriterion
         o
 
     let toJson (c: RunConfig) = (toNode c).ToJsonString(JsonSerializerOptions(WriteIndented = true))
@@ -118,7 +125,10 @@ module ConfigJson =
                       Delay = get t "delay" number dt.Delay
                       Response = get t "response" number dt.Response
                       Jitter = get t "jitter" number dt.Jitter
-                      Grace = get t "grace" number dt.Grace }
+                      Grace = get t "grace" number dt.Grace
+                      Feedback = get t "feedback" number dt.Feedback
+                      Wait = get t "wait" number dt.Wait
+                      ChoiceGrace = get t "choiceGrace" number dt.ChoiceGrace }
                 | None -> Timing.Default
                 | Some _ -> fail "'timing' must be an object"
             let units = get o "units" integer d.Units
@@ -144,6 +154,8 @@ module ConfigJson =
                     | Some lr when abs (lr - 0.1 / float units) < 1e-12 -> None
                     | other -> other
                   Timing = timing
-                  DivergenceThreshold = get o "divergenceThreshold" number d.DivergenceThreshold }
+                  DivergenceThreshold = get o "divergenceThreshold" number d.DivergenceThreshold
+                  StrategicRatio = get o "strategicRatio" (number >> Some) None
+                  StopAtCriterion = get o "stopAtCriterion" flag d.StopAtCriterion }
             RunConfig.validate config
         with ConfigError message -> Error message

@@ -80,11 +80,19 @@ module Integrator =
             let e = (if k + 1 < boundaries.Length then boundaries[k + 1] else steps) - 1
             if e >= s then yield { Level = level; Start = s; End = e; Beta = float32 beta; Kind = Plain } ]
 
-    /// The plan of the method's own skips for a batch generated on the method's grid.
-    let plan (integrator: Integrator) (batch: TrialBatch) =
-        let skips =
+    /// The plan for a batch generated on the method's grid: the method's own skips (level 0) and, when a
+    /// strategic ratio β' is given, strategic skips between the batch's marked boundaries (level 1).
+    let planWith (integrator: Integrator) (strategicRatio: float option) (batch: TrialBatch) =
+        let regular =
             match integrator with
             | Euler | CoarseEuler _ -> []
             | SkipThroughTime (theta, beta) -> periodSkips 0 Plain theta beta batch
             | DynamicsAligned (theta, beta) -> periodSkips 0 Aligned theta beta batch
-        SkipPlan.Build(batch.Steps, skips)
+        let strategic =
+            match strategicRatio with
+            | Some beta -> strategicSkips 1 beta batch.Boundaries batch.Steps
+            | None -> []
+        SkipPlan.Build(batch.Steps, regular @ strategic)
+
+    /// The plan of the method's own skips alone.
+    let plan (integrator: Integrator) (batch: TrialBatch) = planWith integrator None batch

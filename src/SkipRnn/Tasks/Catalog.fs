@@ -10,6 +10,7 @@ module Catalog =
           InputSize = StandardTasks.InputSize
           OutputSize = StandardTasks.OutputSize
           Network = PopulationNetwork
+          BatchTrials = 20
           Generate = StandardTasks.generate info }
 
     /// The 16 standard tasks, in the paper's order.
@@ -18,7 +19,18 @@ module Catalog =
     /// The 9 standard tasks that need long-term memory (Table 1).
     let longTermMemory = standard |> List.filter (fun t -> t.LongTermMemory)
 
-    let all = standard
+    /// Rule reversal over 5 consecutive trials with feedback (paper §4.1, Table 2).
+    let ruleReversal =
+        { Name = "rulereversal"
+          PaperName = "rulereversal"
+          LongTermMemory = true
+          InputSize = RuleReversal.InputSize
+          OutputSize = RuleReversal.OutputSize
+          Network = ChoiceNetwork
+          BatchTrials = 40
+          Generate = RuleReversal.generate }
+
+    let all = standard @ [ ruleReversal ]
 
     /// A task by its name (Yang et al.'s or the paper's), ignoring case.
     let tryFind (name: string) =

@@ -132,7 +132,7 @@ module StandardTasks =
         let delta = rng.Uniform(0.1, 0.2)
         if rng.Bernoulli 0.5 then c + delta, c - delta else c - delta, c + delta
 
-    let private noMatch stimuli answer = { Stimuli = stimuli; Match = None }, answer
+    let private noMatch stimuli answer = { Stimuli = stimuli; Match = None; Rules = [] }, answer
 
     /// go, anti, rtgo, rtanti, dlygo, dlyanti: one stimulus in a random modality; respond at it (anti: at its
     /// opposite).
@@ -182,7 +182,7 @@ module StandardTasks =
         let modality1 = randomModality rng
         let modality2 = randomModality rng
         let stimuli = [ stimulus modality1 a1 1.0 "stimulus1"; stimulus modality2 a2 1.0 "stimulus2" ]
-        { Stimuli = stimuli; Match = Some isMatch },
+        { Stimuli = stimuli; Match = Some isMatch; Rules = [] },
         (if isMatch = respondOnMatch then Respond(Ring.wrap a2) else Fixate)
 
     /// dms, dnms: stimulus 2 matches stimulus 1 (within ±π/18) or lies π/2 to 3π/2 away, with probability ½.
@@ -310,4 +310,6 @@ module StandardTasks =
           ResponseWindow = responseWindow
           FixationShare = fixationShare task.Structure timing
           Answers = answers
-          Conditions = conditions }
+          Conditions = conditions
+          Boundaries = [||]
+          Feedback = None }

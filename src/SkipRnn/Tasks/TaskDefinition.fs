@@ -18,4 +18,6 @@ type TaskDefinition =
       InputSize: int
       OutputSize: int
       Network: NetworkKind
+      /// Trials (or sequences) per training batch in the paper: 20 for the standard tasks, 40 for rule reversal.
+      BatchTrials: int
       Generate: BatchSettings -> SkipRnn.Numerics.Rng -> TrialBatch }

@@ -16,11 +16,16 @@ type Timing =
       /// of steps in [T − J, T + J). Zero disables jitter.
       Jitter: float
       /// Scoring and loss start this long after the burn-in and into the response period.
-      Grace: float }
+      Grace: float
+      /// Rule reversal (SPEC §7): each trial is sample (Stimulus), response (Response), feedback, wait.
+      Feedback: float
+      Wait: float
+      /// Rule reversal: the loss and the score start this long into each response period.
+      ChoiceGrace: float }
 
     static member Default =
         { Dt = 0.005; BurnIn = 1.0; Fixation = 0.5; Stimulus = 0.5; Delay = 1.0; Response = 0.5
-          Jitter = 0.1; Grace = 0.2 }
+          Jitter = 0.1; Grace = 0.2; Feedback = 0.5; Wait = 0.5; ChoiceGrace = 0.1 }
 
     /// Whole steps in a duration, as the authors' code counts them: ⌊seconds / dt⌋ (with a guard against
     /// 0.5/0.005 landing on 99.999…).

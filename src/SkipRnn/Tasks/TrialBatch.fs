@@ -26,7 +26,23 @@ type Stimulus = { Modality: int; Direction: float; Strength: float; Period: stri
 type TrialCondition =
     { Stimuli: Stimulus list
       /// dms/dnms/dmc/dnmc: whether stimulus 2 matches stimulus 1.
-      Match: bool option }
+      Match: bool option
+      /// Multi-trial sequences (rule reversal): the hidden rule in force at each trial of the sequence.
+      Rules: int list }
+
+/// Inputs that depend on the network's own behaviour (rule reversal, SPEC §7): after each choice, one of two
+/// input units is switched on for a window, depending on whether the choice was correct under the rule then
+/// in force. No gradient flows through the choice; the feedback shown is part of the input.
+type ClosedLoopFeedback =
+    { /// Per choice k: the step whose readout (argmax over the outputs) is the network's choice.
+      ChoiceSteps: int[]
+      /// Per choice k: the steps during which the feedback is shown (after ChoiceSteps[k]).
+      Windows: Window[]
+      /// [k·Trials + trial]: the response that counts as correct.
+      Correct: int[]
+      /// The input unit switched on after a correct choice, and after a wrong one.
+      CorrectInput: int
+      WrongInput: int }
 
 /// Everything a task hands to training: a batch of trials that share their timing (durations are drawn
 /// once per batch), laid out time-major: element (t, b, i) of an array with row size R is at
@@ -58,7 +74,12 @@ type TrialBatch =
       /// Weight w of the fixation score in the performance: the nominal share of the trial spent fixating.
       FixationShare: float
       Answers: Answer[]
-      Conditions: TrialCondition[] }
+      Conditions: TrialCondition[]
+      /// Marked steps (the start of each trial of a multi-trial sequence) between which strategic skip
+      /// connections can be placed (paper §4.1); empty for single-trial tasks.
+      Boundaries: int[]
+      /// Closed-loop inputs, if the task has them.
+      Feedback: ClosedLoopFeedback option }
 
     member b.InputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.InputSize
     member b.OutputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.OutputSize

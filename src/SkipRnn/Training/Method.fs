@@ -60,6 +60,11 @@ type Schedule =
         elif s.Stages <= 1 then 1.0
         else beta0 + (1.0 - beta0) * float stage / float (s.Stages - 1)
 
+    /// β' of the strategic skips at a training step (their own initial ratio, the same stages as β);
+    /// None once annealing is over.
+    member s.StrategicRatioAt(step: int, beta0: float) =
+        s.StageAt step |> Option.map (fun k -> s.RatioAt(k, beta0))
+
     /// The integrator for a training step.
     member s.IntegratorAt(step: int) =
         match s.StageAt step, s.Method with

@@ -34,13 +34,20 @@ type RunConfig =
       Timing: Timing
       /// A network whose |r| exceeds this anywhere in a training trajectory, or whose loss or gradient is
       /// not finite, has diverged (e.g. CD with θ > τ/dt, paper Appendix E) and is frozen.
-      DivergenceThreshold: float }
+      DivergenceThreshold: float
+      /// Initial ratio β'0 of strategic skip connections between the trials of a multi-trial task (paper
+      /// §4.1), annealed like β; None: no strategic skips.
+      StrategicRatio: float option
+      /// Stop as soon as the criterion is reached (the paper's Table 1), or train for MaxSteps regardless
+      /// (Table 2 counts the networks trained after a fixed budget).
+      StopAtCriterion: bool }
 
     static member Default =
         { Task = "go"; Method = Control; StepCount = 5; Networks = 100; Seed = 1UL; Units = 50
           Activation = ReLU; Dale = false; NoiseScale = 0.1; Trials = 20; EvaluationTrials = 200
           EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Hold = false; Criterion = 0.99
-          LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6 }
+          LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6; StrategicRatio = None
+          StopAtCriterion = true }
 
     member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
     member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps; Hold = c.Hold }
@@ -53,7 +60,8 @@ type RunConfig =
             | CD theta0 -> sprintf "_t%g_s%d" theta0 c.StepCount
             | SCTT (theta, beta0) | DASC (theta, beta0) -> sprintf "_t%d_s%d_b%g" theta c.StepCount beta0
         let hold = if c.Hold then "_hold" else ""
-        sprintf "%s_%s%s%s_n%d_seed%d" c.Task c.Method.Name hyper hold c.Networks c.Seed
+        let strategic = match c.StrategicRatio with Some b -> sprintf "_strategic%g" b | None -> ""
+        sprintf "%s_%s%s%s%s_n%d_seed%d" c.Task c.Method.Name hyper hold strategic c.Networks c.Seed
 
 module RunConfig =
 
@@ -96,4 +104,6 @@ module RunConfig =
             elif config.LearningRate |> Option.exists (fun lr -> not (lr > 0.0)) then Error "the learning rate must be positive"
             elif not (config.Timing.Dt > 0.0) then Error "dt must be positive"
             elif not (config.DivergenceThreshold > 0.0) then Error "the divergence threshold must be positive"
+            elif config.StrategicRatio |> Option.exists (fun b -> not (b > 0.0 && b <= 1.0)) then
+                Error (sprintf "the strategic ratio β'0 must lie in (0, 1], got %g" config.StrategicRatio.Value)
             else Ok config

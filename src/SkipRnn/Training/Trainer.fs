@@ -95,7 +95,8 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let rng = Rng.Create(config.Seed, Streams.TrainingTrials, uint64 step)
         let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true } rng
         let prepared = PreparedBatch.prepare arch batch
-        integrator, prepared, Integrator.plan integrator batch, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step)
+        let strategic = config.StrategicRatio |> Option.bind (fun b -> schedule.StrategicRatioAt(step, b))
+        integrator, prepared, Integrator.planWith integrator strategic batch, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step)
 
     /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
     member _.EvaluationBatch(index: int) =
@@ -162,8 +163,9 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
                 let integrator = this.TrainStep()
                 if state.Step % config.EvaluateEvery = 0 || state.Step >= config.MaxSteps then
                     let e = this.Evaluate integrator
-                    if e.Criterion >= config.Criterion then state.Outcome <- Some Succeeded
-                    elif state.Step >= config.MaxSteps then state.Outcome <- Some Failed
+                    let reached = e.Criterion >= config.Criterion
+                    if reached && config.StopAtCriterion then state.Outcome <- Some Succeeded
+                    elif state.Step >= config.MaxSteps then state.Outcome <- Some(if reached then Succeeded else Failed)
                     onEvaluation e
                     finished <- state.Outcome.IsSome
         state
