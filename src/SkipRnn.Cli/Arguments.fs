@@ -112,6 +112,32 @@ type BenchArgs =
             | Repeats _ -> "timed repetitions per measurement; the median is reported (default 5)."
             | Quick -> "only the methods and the evaluation; skip the scaling in T and M."
 
+type ActivityArgs =
+    | [<Mandatory; AltCommandLine("-w")>] Weights of folder: string
+    | Network of index: int
+    | Task of name: string
+    | Trials of count: int
+    | Seed of seed: int
+    | Method of name: string
+    | Skip of theta: float
+    | Beta of ratio: float
+    | Strategic_Ratio of ratio: float
+    | [<Mandatory; AltCommandLine("-o")>] Out of file: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Weights _ -> "folder of a finished run (config.json and weights.npz)."
+            | Network _ -> "which of the run's networks (default 0)."
+            | Task _ -> "task to run (default: the run's own; it must have the same inputs and outputs)."
+            | Trials _ -> "evaluation trials (default 20)."
+            | Seed _ -> "seed of the trials and noise (default 1)."
+            | Method _ -> "dynamics: control (the true dynamics, default), cd, sctt or dasc."
+            | Skip _ -> "θ of the modified dynamics (default 10)."
+            | Beta _ -> "β of SCTT or DASC (default 0.5)."
+            | Strategic_Ratio _ -> "add strategic skips with this β' (multi-trial tasks)."
+            | Out _ -> "the .npz file to write; in Python: numpy.load(path)."
+
 type TasksArgs =
     | [<Hidden>] Dummy
     interface IArgParserTemplate with
@@ -123,6 +149,7 @@ type SkipRnnArgs =
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Tasks of ParseResults<TasksArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Activity of ParseResults<ActivityArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -131,3 +158,4 @@ type SkipRnnArgs =
             | Eval _ -> "evaluate the trained networks of a run on fresh trials with the true dynamics."
             | Tasks _ -> "list the tasks."
             | Bench _ -> "time training steps against this machine's FMA peak."
+            | Activity _ -> "run trials through a trained network and write everything to replay them (.npz)."

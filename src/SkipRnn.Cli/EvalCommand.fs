@@ -13,7 +13,7 @@ open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
 let run (args: ParseResults<EvalArgs>) =
-    let dir = args.GetResult Weights
+    let dir = args.GetResult EvalArgs.Weights
     let configPath = RunDirectory.configFile dir
     let weightsPath = RunDirectory.weightsFile dir
     if not (File.Exists configPath) then fail "%s has no config.json: not a run folder" dir

@@ -21,6 +21,7 @@ let main argv =
         | Eval args -> EvalCommand.run args
         | Tasks _ -> listTasks ()
         | Bench args -> BenchCommand.run args
+        | Activity args -> ActivityCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

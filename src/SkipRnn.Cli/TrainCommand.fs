@@ -32,7 +32,7 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
         | Control -> 10.0, 0.5
         | CD theta0 -> theta0, 0.5
         | SCTT (theta, b) | DASC (theta, b) -> float theta, b
-    let skip = args.TryGetResult Skip |> Option.defaultValue currentSkip
+    let skip = args.TryGetResult TrainArgs.Skip |> Option.defaultValue currentSkip
     let ratio = args.TryGetResult Init_Ratio |> Option.defaultValue currentRatio
     let wholeSkip () =
         if skip < 1.0 then fail "the skip length θ must be at least 1, got %g" skip
@@ -78,7 +78,7 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
             MaxSteps = (args.TryGetResult Max_Steps |? c.MaxSteps)
             AnnealSteps = (args.TryGetResult Anneal_Steps |? c.AnnealSteps)
             Hold = c.Hold || args.Contains Hold
-            StrategicRatio = (match args.TryGetResult Strategic_Ratio with Some b -> Some b | None -> c.StrategicRatio)
+            StrategicRatio = (match args.TryGetResult TrainArgs.Strategic_Ratio with Some b -> Some b | None -> c.StrategicRatio)
             StopAtCriterion = c.StopAtCriterion && not (args.Contains No_Early_Stop)
             Criterion = (args.TryGetResult Criterion |? c.Criterion)
             LearningRate = (match args.TryGetResult Learning_Rate with Some lr -> Some lr | None -> c.LearningRate)
@@ -102,7 +102,7 @@ let private summary (s: TrainingState) =
 let run (args: ParseResults<TrainArgs>) =
     let config = configOf args
     let out =
-        match args.TryGetResult Out with
+        match args.TryGetResult TrainArgs.Out with
         | Some o -> o
         | None -> fail "--out is required: the folder that will hold the run"
     let dir =

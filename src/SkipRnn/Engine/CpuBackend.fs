@@ -91,6 +91,9 @@ type CpuBackend(arch: Architecture) =
     let mutable absSum = 0.0
     let mutable peak = 0.0f
     let mutable choices: int[] = [||]
+    // When set, every step copies out the state before it and the noise it uses (activity export).
+    let mutable recordedStates: float32[] = null
+    let mutable recordedNoise: float32[] = null
 
     let release (b: NativeBuffer) = if not (isNull b) then (b :> IDisposable).Dispose()
 
@@ -228,6 +231,11 @@ type CpuBackend(arch: Architecture) =
             let h = NativePtr.add currents.Ptr (batch.SegmentOf[t] * row)
             let fp = if training && t >= burnIn then NativePtr.add fprime.Ptr ((t - burnIn) * row) else NativePtr.nullPtr
             let gain = if noisy then batch.NoiseGain else 0.0f
+            if not (isNull recordedStates) then
+                for b in 0 .. trials - 1 do
+                    for i in 0 .. n - 1 do
+                        recordedStates[(t * trials + b) * n + i] <- NativePtr.get rIn (b * np + i)
+                        recordedNoise[(t * trials + b) * n + i] <- NativePtr.get eta.Ptr (b * np + i)
             if noisy then fillNoise (t + 1)
             Gemm.multiply trials np n rIn np 1 wt.Ptr np pre.Ptr np false
             if relu then
@@ -383,6 +391,31 @@ type CpuBackend(arch: Architecture) =
                 let src = NativePtr.add states.Ptr ((k + 1) * row + b * np)
                 for i in 0 .. n - 1 do
                     result[(k * trials + b) * n + i] <- NativePtr.get src i
+        result
+
+    /// Record the coming forward pass (call after Begin): the state before every step, burn-in included, and
+    /// the noise each step uses.
+    member _.StartRecording() =
+        let steps = batch.Batch.Steps
+        recordedStates <- Array.zeroCreate ((steps + 1) * trials * n)
+        recordedNoise <- Array.zeroCreate (steps * trials * n)
+
+    /// What the recorded pass did: states [Steps+1, B, N] (the last row is the state after the last step),
+    /// noise [Steps, B, N], and the input applied at each step [Steps, B, I] (closed-loop feedback included).
+    member _.StopRecording() =
+        let tb = batch.Batch
+        let final = stateBefore tb.Steps
+        for b in 0 .. trials - 1 do
+            for i in 0 .. n - 1 do
+                recordedStates[(tb.Steps * trials + b) * n + i] <- NativePtr.get final (b * np + i)
+        let inputsApplied = Array.zeroCreate<float32> (tb.Steps * trials * inputs)
+        for t in 0 .. tb.Steps - 1 do
+            let segment = batch.SegmentOf[t]
+            for k in 0 .. trials * inputs - 1 do
+                inputsApplied[t * trials * inputs + k] <- segmentInputs[segment * trials * inputs + k]
+        let result = recordedStates, recordedNoise, inputsApplied
+        recordedStates <- null
+        recordedNoise <- null
         result
 
     /// The choices made in the last pass with closed-loop feedback, [choice k, trial].

@@ -5,6 +5,20 @@ open System.Threading.Tasks
 open SkipRnn.Numerics
 open SkipRnn.Model
 
+/// Everything one network did on one batch (see CpuEngine.Record).
+type Recording =
+    { /// [Steps+1, Trials, N]: the state before each step, burn-in included; the last row is the final state.
+      States: float32[]
+      /// [Steps, Trials, N]: the Ornstein–Uhlenbeck noise η used in each step.
+      Noise: float32[]
+      /// [Steps, Trials, Inputs]: the input applied at each step (closed-loop feedback included).
+      Inputs: float32[]
+      /// [TrainedSteps, Trials, Outputs]: the readout y after each trained step.
+      Readouts: float32[]
+      /// [choice, Trials]: the choices of closed-loop tasks.
+      Choices: int[]
+      Performance: float }
+
 /// Training and evaluation of many independent networks on the CPU: networks are dealt round-robin to one
 /// worker per core, each with its own backend (buffers), so workers never share anything writable.
 /// Results do not depend on the number of workers.
@@ -63,6 +77,18 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         Driver.forward k plan batch
         k.Score() |> ignore
         backend.RecordedStates(), backend.Readouts()
+
+    /// Runs one network forward and records everything needed to replay the pass elsewhere.
+    member _.Record(parameters: Parameters, network: int, batch: PreparedBatch, plan: SkipPlan, noise: NoiseKey) =
+        let backend = backends[0]
+        let k = backend :> IRecurrentKernels
+        k.Begin(parameters, network, batch, noise, false)
+        backend.StartRecording()
+        Driver.forward k plan batch
+        let states, noiseUsed, inputs = backend.StopRecording()
+        let score = k.Score()[0]
+        { States = states; Noise = noiseUsed; Inputs = inputs; Readouts = backend.Readouts()
+          Choices = backend.Choices; Performance = score }
 
     interface IDisposable with
         member _.Dispose() = for b in backends do (b :> IDisposable).Dispose()

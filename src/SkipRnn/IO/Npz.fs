@@ -10,18 +10,22 @@ type NdArray =
     | Float32Array of shape: int[] * data: float32[]
     | Float64Array of shape: int[] * data: float[]
     | Int32Array of shape: int[] * data: int[]
+    /// Fixed-width unicode strings (NumPy's '<U' dtype), so text opens without pickle.
+    | TextArray of shape: int[] * data: string[]
 
-    member a.Shape = match a with Float32Array (s, _) | Float64Array (s, _) | Int32Array (s, _) -> s
+    member a.Shape = match a with Float32Array (s, _) | Float64Array (s, _) | Int32Array (s, _) | TextArray (s, _) -> s
     member a.AsFloat32 =
         match a with
         | Float32Array (_, d) -> d
         | Float64Array (_, d) -> Array.map float32 d
         | Int32Array (_, d) -> Array.map float32 d
+        | TextArray _ -> invalidOp "a text array has no numbers"
     member a.AsFloat64 =
         match a with
         | Float32Array (_, d) -> Array.map float d
         | Float64Array (_, d) -> d
         | Int32Array (_, d) -> Array.map float d
+        | TextArray _ -> invalidOp "a text array has no numbers"
     member a.AsInt32 =
         match a with
         | Int32Array (_, d) -> d
@@ -31,11 +35,19 @@ type NdArray =
 /// SkipRnn writes opens in Python with `numpy.load(path)`.
 module Npy =
 
-    let private descr (a: NdArray) = match a with Float32Array _ -> "<f4" | Float64Array _ -> "<f8" | Int32Array _ -> "<i4"
+    let private textWidth (d: string[]) = d |> Array.fold (fun w s -> max w s.Length) 1
+
+    let private descr (a: NdArray) =
+        match a with
+        | Float32Array _ -> "<f4"
+        | Float64Array _ -> "<f8"
+        | Int32Array _ -> "<i4"
+        | TextArray (_, d) -> sprintf "<U%d" (textWidth d)
 
     let write (stream: Stream) (a: NdArray) =
         let shape =
             match a.Shape with
+            | [||] -> "()"
             | [| n |] -> sprintf "(%d,)" n
             | s -> "(" + (s |> Array.map string |> String.concat ", ") + ")"
         let dict = sprintf "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" (descr a) shape
@@ -50,6 +62,12 @@ module Npy =
         | Float32Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
         | Float64Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
         | Int32Array (_, d) -> w.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan d))
+        | TextArray (_, d) ->
+            // UTF-32 code points, each string padded with zeros to the common width
+            let width = textWidth d
+            for text in d do
+                let codes = text.EnumerateRunes() |> Seq.map (fun r -> r.Value) |> Array.ofSeq
+                for i in 0 .. width - 1 do w.Write(if i < codes.Length then codes[i] else 0)
 
     let read (stream: Stream) : NdArray =
         use r = new BinaryReader(stream, Encoding.ASCII, true)
@@ -76,6 +94,12 @@ module Npy =
         | "<f4" -> Float32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float32>(ReadOnlySpan(bytes 4)).ToArray())
         | "<f8" -> Float64Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(ReadOnlySpan(bytes 8)).ToArray())
         | "<i4" -> Int32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(ReadOnlySpan(bytes 4)).ToArray())
+        | d when d.StartsWith "<U" ->
+            let width = int (d.Substring 2)
+            let codes = Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(ReadOnlySpan(bytes (4 * width))).ToArray()
+            TextArray(shape, Array.init count (fun i ->
+                let chars = codes[i * width .. (i + 1) * width - 1] |> Array.takeWhile ((<>) 0)
+                String.Join("", chars |> Array.map (fun c -> Text.Rune(c).ToString()))))
         | "<i8" ->
             Int32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, int64>(ReadOnlySpan(bytes 8)).ToArray() |> Array.map int)
         | other -> failwithf "unsupported dtype %s" other
