@@ -33,7 +33,7 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
     let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
     let arch = RunConfig.architecture config task
     let batch = task.Generate { Trials = config.Trials; Timing = config.Timing; Jittered = true } (SkipRnn.Numerics.Rng.Create(config.Seed))
-    let perNetwork = GpuEngine.TrainingBytesPerNetwork(arch, PreparedBatch.prepare arch batch)
+    let perNetwork = GpuEngine.TrainingBytesPerNetwork(arch, PreparedBatch.prepare arch batch, config.EvaluationTrials)
     if not quick then
         printfn ""
         printfn "cost against the number of networks M (control):"
@@ -46,7 +46,7 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
                     show (Benchmark.result (sprintf "  M = %d" m) seconds flops peak)
                 with e -> printfn "  M = %6d   failed: %s" m (e.Message.Split('\n')[0])
     printfn ""
-    printfn "device memory per network in a training step: %.2f MiB; largest M that fits (estimate): %d"
+    printfn "device memory per network (training and evaluation): %.2f MiB; largest M that fits (estimate): %d"
         (perNetwork / float (1 <<< 20)) (int (0.95 * float gpu.MemoryBytes / perNetwork))
     0
 

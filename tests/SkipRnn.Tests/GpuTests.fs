@@ -100,6 +100,11 @@ let backendTests =
                 let batch = Synthetic.batch 3UL 3 dt arch.Inputs arch.Outputs [ 10; 17; 20; 13 ]
                 compare name arch (Parameters.initialize arch 2 7UL) batch (Integrator.plan integrator batch) (NoiseKey.Create(1UL, 2UL, 3UL))
 
+        testCase "without noise, SCTT" <| fun () ->
+            let arch = { Synthetic.architecture 10 6 4 ReLU false with NoiseScale = 0.0 }
+            let batch = Synthetic.batch 5UL 3 0.005 arch.Inputs arch.Outputs [ 10; 17; 20; 13 ]
+            compare "no noise, SCTT" arch (Parameters.initialize arch 2 6UL) batch (Integrator.plan (SkipThroughTime(5, 0.3)) batch) (NoiseKey.Create(1UL, 2UL, 3UL))
+
         testCase "tanh units under Dale's law, DASC" <| fun () ->
             let arch = Synthetic.architecture 10 6 4 Tanh true
             let batch = Synthetic.batch 4UL 3 0.005 arch.Inputs arch.Outputs [ 10; 17; 20; 13 ]

@@ -80,7 +80,7 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
     static let cpuSimulator = lazy (
         let context = Context.Create(fun b -> b.CPU() |> ignore)
         new GpuDevice(context, context.CreateCPUAccelerator(0)))
-    static let cuda = lazy (
+    static let findCuda () =
         GpuDevice.ResolveDriver()
         let context =
             try Some(Context.Create(fun b -> b.Cuda() |> ignore))
@@ -90,7 +90,12 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
         | Some c ->
             c.Dispose()
             None
-        | None -> None)
+        | None -> None
+    // SKIPRNN_SIMULATE_GPU=1 stands ILGPU's CPU accelerator in for the GPU, to walk the --device cuda paths
+    // (bench, train) on a machine without one; it is slow and reports no peak.
+    static let cuda = lazy (
+        if Environment.GetEnvironmentVariable "SKIPRNN_SIMULATE_GPU" = "1" then Some cpuSimulator.Value
+        else findCuda ())
 
     /// The NVIDIA driver installs libcuda.so.1; ILGPU asks for "cuda", which .NET looks up as libcuda.so, a
     /// link that only the CUDA toolkit's developer packages add. Resolve it to the driver's library.

@@ -48,19 +48,21 @@ type GpuEngine(device: GpuDevice, arch: Architecture) =
             Loss.activateRow arch.Readout (Span(y, r * o, o)) o
         y
 
-    /// Device memory that one network takes in a training step on `batch` (its large arrays: the recorded states
-    /// and f', the input currents and their gradient sums, the per-step arrays, the weights and the optimizer):
-    /// an estimate of how many networks fit.
-    static member TrainingBytesPerNetwork(arch: Architecture, batch: PreparedBatch) =
+    /// Device memory that one network takes in training on `batch` (its large arrays: the recorded states and f',
+    /// the input currents and their gradient sums, the per-step arrays, the weights and the optimizer) and in
+    /// evaluations of `evaluationTrials` trials (two states per trial and the input currents): an estimate of
+    /// how many networks fit.
+    static member TrainingBytesPerNetwork(arch: Architecture, batch: PreparedBatch, evaluationTrials: int) =
         let tb = batch.Batch
         let row = float (tb.Trials * arch.Units)
-        let floats =
+        let training =
             float (tb.TrainedSteps + 1) * row + float tb.TrainedSteps * row
             + 2.0 * float batch.Segments * row
             + 12.0 * row
             + 3.0 * float (arch.Units * arch.Units)
             + 4.0 * float arch.ParameterCount
-        4.0 * floats
+        let evaluation = float (batch.Segments + 8) * float (evaluationTrials * arch.Units)
+        4.0 * (training + evaluation)
 
     member _.Architecture = arch
     member _.Device = device
