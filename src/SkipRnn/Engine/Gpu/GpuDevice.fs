@@ -105,12 +105,16 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
             let wsl = try File.ReadAllText("/proc/version").Contains("microsoft", StringComparison.OrdinalIgnoreCase) with _ -> false
             if not wsl then
                 try
+                    let rec load (candidates: string list) =
+                        match candidates with
+                        | [] -> IntPtr.Zero
+                        | c :: rest ->
+                            let mutable handle = IntPtr.Zero
+                            if NativeLibrary.TryLoad(c, &handle) then handle else load rest
                     NativeLibrary.SetDllImportResolver(typeof<Context>.Assembly, fun name _ _ ->
                         if name = "cuda" then
-                            let mutable handle = IntPtr.Zero
-                            let candidates = [ "libcuda.so"; "libcuda.so.1"; "/usr/local/nvidia/lib64/libcuda.so.1"; "/usr/lib/x86_64-linux-gnu/libcuda.so.1" ]
-                            candidates |> List.exists (fun c -> NativeLibrary.TryLoad(c, &handle)) |> ignore
-                            handle
+                            load [ "libcuda.so"; "libcuda.so.1"; "/usr/local/nvidia/lib64/libcuda.so.1"
+                                   "/usr/lib/x86_64-linux-gnu/libcuda.so.1" ]
                         else IntPtr.Zero)
                 with :? InvalidOperationException -> ()
 

@@ -21,8 +21,12 @@ type GpuEngine(device: GpuDevice, arch: Architecture) =
     let mutable boundMoments: float32[] = null
     let mutable momentsAhead = false
 
-    /// One engine at a time on an accelerator: ILGPU's accelerators do not take launches from several threads.
-    let exclusive (work: unit -> 'T) = lock device work
+    /// One engine at a time on an accelerator (ILGPU's accelerators do not take launches from several threads),
+    /// bound to the calling thread (a CUDA context is current per thread; freeing memory needs it too).
+    let exclusive (work: unit -> 'T) =
+        lock device (fun () ->
+            device.Accelerator.Bind()
+            work ())
 
     let forwardBackward (parameters: Parameters) (batch: PreparedBatch) (plan: SkipPlan) (noise: NoiseKey) =
         let k = backend :> IRecurrentKernels
