@@ -4,6 +4,8 @@ module SkipRnn.Cli.Arguments
 
 open Argu
 
+let private deviceUsage = "cpu (default), cuda (an NVIDIA GPU, through ILGPU) or auto (cuda when a GPU is present, else cpu)."
+
 type TrainArgs =
     | [<AltCommandLine("-t")>] Task of name: string
     | [<AltCommandLine("-m")>] Method of name: string
@@ -38,6 +40,7 @@ type TrainArgs =
     | Wait of seconds: float
     | Choice_Grace of seconds: float
     | Workers of count: int
+    | Device of name: string
     | Config of path: string
     | [<AltCommandLine("-o")>] Out of folder: string
     | Quiet
@@ -78,6 +81,7 @@ type TrainArgs =
             | Wait _ -> "rule reversal: wait period in seconds (default 0.5)."
             | Choice_Grace _ -> "rule reversal: time into each response period before the loss applies, seconds (default 0.1)."
             | Workers _ -> "worker threads (default: all cores)."
+            | Device _ -> deviceUsage
             | Config _ -> "read the configuration from a JSON file (the keys of config.json); options given here override it."
             | Out _ -> "folder for the run (config, checkpoint, weights, evaluations, record). Required."
             | Quiet -> "no progress line."
@@ -87,6 +91,7 @@ type EvalArgs =
     | Trials of count: int
     | Seed of seed: int
     | Workers of count: int
+    | Device of name: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -95,6 +100,7 @@ type EvalArgs =
             | Trials _ -> "evaluation trials (default: the run's)."
             | Seed _ -> "seed of the fresh trials and noise (default: the run's seed + 1000)."
             | Workers _ -> "worker threads (default: all cores)."
+            | Device _ -> deviceUsage
 
 type BenchArgs =
     | [<AltCommandLine("-n")>] Networks of count: int
@@ -102,6 +108,7 @@ type BenchArgs =
     | Task of name: string
     | Repeats of count: int
     | Quick
+    | Device of name: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -111,6 +118,7 @@ type BenchArgs =
             | Task _ -> "task (default dmc, a structure-C task: 800 steps with the burn-in)."
             | Repeats _ -> "timed repetitions per measurement; the median is reported (default 5)."
             | Quick -> "only the methods and the evaluation; skip the scaling in T and M."
+            | Device _ -> "cpu (default) or cuda: with cuda, seconds per training step at M = --networks, 1000 and 10000, GFLOP/s and the share of the GPU's peak."
 
 type ActivityArgs =
     | [<Mandatory; AltCommandLine("-w")>] Weights of folder: string

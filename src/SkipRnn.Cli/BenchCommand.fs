@@ -5,9 +5,50 @@ open System
 open System.Diagnostics
 open Argu
 open SkipRnn.Model
+open SkipRnn.Engine
+open SkipRnn.Engine.Gpu
 open SkipRnn.Training
 open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
+
+/// The GPU bench: training steps at M = `networks`, 1,000 and 10,000 (control on the task, SPEC's batch), the
+/// methods at M = `networks`, and an evaluation pass, against the GPU's single-precision peak.
+let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: bool) =
+    let device = SkipRnn.Engine.Gpu.Cuda
+    let peak = gpu.PeakGflops
+    printfn "skiprnn bench --device cuda: %s, %.1f GiB, %s, M = %d networks, %d trials, N = %d"
+        gpu.Name (float gpu.MemoryBytes / float (1L <<< 30)) config.Task config.Networks config.Trials config.Units
+    printfn "single-precision peak (multiprocessors x FP32 lanes x 2 x clock): %.0f GFLOP/s" peak
+    printfn ""
+    printfn "%-34s %12s %14s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak"
+    let show (r: BenchResult) =
+        printfn "%-34s %12.4f %14.2f %10.1f %9.2f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
+    let methods = if quick then [ "control", Control ] else [ "control", Control; "CD10", CD 10.0; "SCTT40", SCTT(40, 0.5); "DASC40", DASC(40, 0.5) ]
+    for label, method in methods do
+        let seconds, flops = Benchmark.timeTrainingStepOn device { config with Method = method } repeats
+        show (Benchmark.result (sprintf "%s, M = %d" label config.Networks) seconds flops peak)
+    let seconds, flops = Benchmark.timeEvaluationOn device config repeats
+    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) seconds flops peak)
+    printfn "(the paper's GPU: 0.43 s per training step of 100 networks, control on dmc, Table 1)"
+    let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
+    let arch = RunConfig.architecture config task
+    let batch = task.Generate { Trials = config.Trials; Timing = config.Timing; Jittered = true } (SkipRnn.Numerics.Rng.Create(config.Seed))
+    let perNetwork = GpuEngine.TrainingBytesPerNetwork(arch, PreparedBatch.prepare arch batch, config.EvaluationTrials)
+    if not quick then
+        printfn ""
+        printfn "cost against the number of networks M (control):"
+        for m in [ config.Networks; 1000; 10000 ] |> List.distinct |> List.sort do
+            if float m * perNetwork > 0.95 * float gpu.MemoryBytes then
+                printfn "  M = %6d   needs about %.1f GiB: does not fit" m (float m * perNetwork / float (1L <<< 30))
+            else
+                try
+                    let seconds, flops = Benchmark.timeTrainingStepOn device { config with Networks = m } repeats
+                    show (Benchmark.result (sprintf "  M = %d" m) seconds flops peak)
+                with e -> printfn "  M = %6d   failed: %s" m (e.Message.Split('\n')[0])
+    printfn ""
+    printfn "device memory per network (training and evaluation): %.2f MiB; largest M that fits (estimate): %d"
+        (perNetwork / float (1 <<< 20)) (int (0.95 * float gpu.MemoryBytes / perNetwork))
+    0
 
 let run (args: ParseResults<BenchArgs>) =
     let networks = args.TryGetResult BenchArgs.Networks |> Option.defaultValue 100
@@ -20,6 +61,13 @@ let run (args: ParseResults<BenchArgs>) =
     match RunConfig.validate config with
     | Error e -> fail "%s" e
     | Ok _ -> ()
+    let gpu =
+        match device (args.TryGetResult BenchArgs.Device) with
+        | SkipRnn.Engine.Gpu.Cpu -> None
+        | _ -> GpuDevice.TryCuda()
+    match gpu with
+    | Some g -> runGpu g config repeats quick
+    | None ->
     printfn "skiprnn bench: %s, M = %d networks, %d trials, N = %d, %d cores, AVX-512 %b" task networks trials config.Units
         Environment.ProcessorCount Runtime.Intrinsics.Vector512.IsHardwareAccelerated
     let peak = Benchmark.fmaPeak 1.0

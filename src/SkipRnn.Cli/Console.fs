@@ -12,6 +12,20 @@ let error (message: string) =
     eprintfn "skiprnn: %s" message
     2
 
+/// The --device option: cpu (default), cuda or auto. A CUDA GPU asked for is looked for now, so that a missing
+/// one is reported (one line, exit code 2) before anything is written.
+let device (given: string option) =
+    match given with
+    | None -> SkipRnn.Engine.Gpu.Cpu
+    | Some name ->
+        match SkipRnn.Engine.Gpu.Device.TryParse name with
+        | None -> fail "unknown device '%s' (choose cpu, cuda or auto)" name
+        | Some SkipRnn.Engine.Gpu.Cuda ->
+            try SkipRnn.Engine.Gpu.GpuDevice.Cuda() |> ignore
+            with SkipRnn.Engine.Gpu.NoGpuFound message -> fail "%s" message
+            SkipRnn.Engine.Gpu.Cuda
+        | Some d -> d
+
 let private interactive = not Console.IsErrorRedirected
 
 /// The progress line: rewritten in place on a terminal, one line per update otherwise.

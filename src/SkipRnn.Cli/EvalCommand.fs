@@ -13,6 +13,7 @@ open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
 let run (args: ParseResults<EvalArgs>) =
+    let device = device (args.TryGetResult EvalArgs.Device)
     let dir = args.GetResult EvalArgs.Weights
     let configPath = RunDirectory.configFile dir
     let weightsPath = RunDirectory.weightsFile dir
@@ -32,7 +33,7 @@ let run (args: ParseResults<EvalArgs>) =
     let seed = args.TryGetResult EvalArgs.Seed |> Option.map uint64 |> Option.defaultValue (config.Seed + 1000UL)
     let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } (Rng.Create(seed, Streams.EvaluationTrials))
     let prepared = PreparedBatch.prepare arch batch
-    use engine = new CpuEngine(arch, ?workers = args.TryGetResult EvalArgs.Workers)
+    use engine = TrainingEngine.create arch device (args.TryGetResult EvalArgs.Workers)
     let performances =
         engine.Evaluate(parameters, Array.init parameters.Networks id, prepared, SkipPlan.Empty batch.Steps,
                         NoiseKey.Create(seed, Streams.EvaluationNoise, 0UL))

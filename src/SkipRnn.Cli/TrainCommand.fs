@@ -101,6 +101,7 @@ let private summary (s: TrainingState) =
 
 let run (args: ParseResults<TrainArgs>) =
     let config = configOf args
+    let device = device (args.TryGetResult TrainArgs.Device)
     let out =
         match args.TryGetResult TrainArgs.Out with
         | Some o -> o
@@ -130,7 +131,8 @@ let run (args: ParseResults<TrainArgs>) =
                 if not quiet then eprintfn "resuming %s from step %d" out s.Step
                 Some s
             else None
-        use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed)
+        use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed, device = device)
+        if not quiet then eprintfn "training on %s" trainer.Engine.Description
         use cancel = new CancellationTokenSource()
         // Ctrl-C, and SIGTERM from a scheduler, stop at the next step with a checkpoint instead of killing us.
         let stop (context: Runtime.InteropServices.PosixSignalContext) =

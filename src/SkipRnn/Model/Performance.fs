@@ -12,19 +12,54 @@ module Performance =
             if v[o] > v[best] then best <- o
         best
 
-    /// Scores the readouts of one network on a batch. The outputs for the state after step BurnIn + k of
-    /// `trial` start at y[(k·Trials + trial)·stride].
-    ///
+    /// What the performance measure counts on a batch (a backend that cannot keep every readout, such as the
+    /// GPU's, counts these on its device and hands them to `ofCounts`).
+    [<Struct>]
+    type Counts =
+        { /// (step, trial) pairs of the fixation window with fixation output > 0.5.
+          FixationHeld: int64
+          /// Response-window pairs of Fixate trials with fixation output > 0.5.
+          HeldOnFixate: int64
+          /// Response-window pairs of Respond trials with fixation output < 0.5.
+          ReleasedOnRespond: int64
+          /// Response-window pairs of Respond trials decoded within 0.2π of the target.
+          OnTarget: int64
+          /// Choice tasks: loss-weighted (step, trial) pairs, and those whose argmax output is the target's.
+          Scored: int64
+          Correct: int64 }
+
+    /// True for tasks scored by their choices (rule reversal) rather than by fixation and direction.
+    let isChoiceTask (batch: TrialBatch) = batch.Answers |> Array.exists (function Choose _ -> true | _ -> false)
+
     /// Ring tasks: fix = share of (step, trial) in the fixation window with fixation output > 0.5;
     /// resp = share of response-window (step, trial) pairs that hold fixation on Fixate trials
     ///      + share that release it on Respond trials × share of Respond-trial pairs decoded within 0.2π;
     /// performance = w·fix + (1 − w)·resp, w = the batch's FixationShare. (This is the authors' measure; with
     /// no Fixate trials resp is the fraction released times the fraction on target.)
     /// Choice tasks: share of loss-weighted steps whose argmax output is the target's argmax.
+    let ofCounts (batch: TrialBatch) (c: Counts) =
+        let trials = batch.Trials
+        if isChoiceTask batch then
+            if c.Scored = 0L then 0.0 else float c.Correct / float c.Scored
+        else
+            let fixWin = batch.FixationWindow
+            let fix = if fixWin.Length = 0 then 1.0 else float c.FixationHeld / float (fixWin.Length * trials)
+            let respWin = batch.ResponseWindow
+            let respondTrials = batch.Answers |> Array.filter (function Respond _ -> true | _ -> false) |> Array.length
+            let pairs = float (respWin.Length * trials)
+            let resp =
+                if respWin.Length = 0 then 1.0
+                else
+                    let accuracy = if respondTrials = 0 then 0.0 else float c.OnTarget / float (respWin.Length * respondTrials)
+                    float c.HeldOnFixate / pairs + float c.ReleasedOnRespond / pairs * accuracy
+            let w = batch.FixationShare
+            w * fix + (1.0 - w) * resp
+
+    /// Scores the readouts of one network on a batch (see `ofCounts`). The outputs for the state after step
+    /// BurnIn + k of `trial` start at y[(k·Trials + trial)·stride].
     let score (batch: TrialBatch) (y: ReadOnlySpan<float32>) (stride: int) =
         let trials = batch.Trials
-        let isChoice = batch.Answers |> Array.exists (function Choose _ -> true | _ -> false)
-        if isChoice then
+        if isChoiceTask batch then
             let mutable scored = 0
             let mutable correct = 0
             for t in batch.BurnIn .. batch.Steps - 1 do
@@ -34,23 +69,21 @@ module Performance =
                         let target = ReadOnlySpan(batch.Targets, batch.OutputIndex(t, b), batch.OutputSize)
                         scored <- scored + 1
                         if argmax row batch.OutputSize = argmax target batch.OutputSize then correct <- correct + 1
-            if scored = 0 then 0.0 else float correct / float scored
+            ofCounts batch { FixationHeld = 0L; HeldOnFixate = 0L; ReleasedOnRespond = 0L; OnTarget = 0L
+                             Scored = int64 scored; Correct = int64 correct }
         else
             let fixWin = batch.FixationWindow
             let mutable held = 0
             for t in fixWin.Start .. fixWin.End - 1 do
                 for b in 0 .. trials - 1 do
                     if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then held <- held + 1
-            let fix = if fixWin.Length = 0 then 1.0 else float held / float (fixWin.Length * trials)
             let respWin = batch.ResponseWindow
             let mutable heldOnFixate = 0
             let mutable releasedOnRespond = 0
             let mutable onTarget = 0
-            let mutable respondTrials = 0
             for b in 0 .. trials - 1 do
                 match batch.Answers[b] with
                 | Respond direction ->
-                    respondTrials <- respondTrials + 1
                     for t in respWin.Start .. respWin.End - 1 do
                         let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
                         if row[0] < 0.5f then releasedOnRespond <- releasedOnRespond + 1
@@ -59,14 +92,8 @@ module Performance =
                 | Fixate | Choose _ ->
                     for t in respWin.Start .. respWin.End - 1 do
                         if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then heldOnFixate <- heldOnFixate + 1
-            let pairs = float (respWin.Length * trials)
-            let resp =
-                if respWin.Length = 0 then 1.0
-                else
-                    let accuracy = if respondTrials = 0 then 0.0 else float onTarget / float (respWin.Length * respondTrials)
-                    float heldOnFixate / pairs + float releasedOnRespond / pairs * accuracy
-            let w = batch.FixationShare
-            w * fix + (1.0 - w) * resp
+            ofCounts batch { FixationHeld = int64 held; HeldOnFixate = int64 heldOnFixate; ReleasedOnRespond = int64 releasedOnRespond
+                             OnTarget = int64 onTarget; Scored = 0L; Correct = 0L }
 
     /// Mean performance of the networks between the 10th and 90th percentile: sort, drop the lowest and
     /// highest 10 % (indices [⌊0.1 M⌋, ⌊0.9 M⌋), as the authors' code does). NaN counts as 0.

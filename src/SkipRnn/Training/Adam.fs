@@ -16,12 +16,20 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
 
     member _.LearningRate = learningRate
     member _.Steps(network: int) = steps[network]
+    member _.Beta1 = beta1
+    member _.Beta2 = beta2
+    member _.Epsilon = epsilon
 
-    /// One update of network `network`'s block of `parameters` with its block of `gradients`.
-    member _.Update(network: int, parameters: float32[], gradients: float32[]) =
+    /// Counts one more step of network `network` and returns its step size lr_t (for an optimizer that
+    /// applies the update elsewhere, e.g. on a GPU).
+    member _.NextRate(network: int) =
         steps[network] <- steps[network] + 1
         let t = float steps[network]
-        let lrT = float32 (learningRate * sqrt (1.0 - beta2 ** t) / (1.0 - beta1 ** t))
+        float32 (learningRate * sqrt (1.0 - beta2 ** t) / (1.0 - beta1 ** t))
+
+    /// One update of network `network`'s block of `parameters` with its block of `gradients`.
+    member this.Update(network: int, parameters: float32[], gradients: float32[]) =
+        let lrT = this.NextRate network
         let b1 = float32 beta1
         let b2 = float32 beta2
         let eps = float32 epsilon

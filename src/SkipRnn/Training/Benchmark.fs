@@ -73,14 +73,17 @@ module Benchmark =
         let s = List.sort xs
         s[s.Length / 2]
 
-    /// A trainer on `task` with `networks` networks, and the integrator fixed for every timed step.
-    let private trainer (config: RunConfig) =
+    /// A trainer on `task` with `networks` networks on a device.
+    let private trainerOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) =
         let task = (Catalog.tryFind config.Task).Value
-        new Trainer(config, task)
+        new Trainer(config, task, device = device)
 
-    /// Median seconds of `repeats` training steps after one warm-up step, for a method held at its initial θ/β.
-    let timeTrainingStep (config: RunConfig) (repeats: int) =
-        use t = trainer { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
+    let private trainer (config: RunConfig) = trainerOn SkipRnn.Engine.Gpu.Cpu config
+
+    /// Median seconds of `repeats` training steps on a device after one warm-up step, for a method held at its
+    /// initial θ/β.
+    let timeTrainingStepOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) (repeats: int) =
+        use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         t.TrainStep() |> ignore
         let times =
             [ for _ in 1 .. repeats do
@@ -90,9 +93,12 @@ module Benchmark =
         let _, prepared, _, _ = t.TrainingBatch 0
         median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks
 
-    /// Median seconds of an evaluation pass (config.EvaluationTrials trials, true dynamics).
-    let timeEvaluation (config: RunConfig) (repeats: int) =
-        use t = trainer config
+    /// Median seconds of `repeats` training steps on the CPU (see timeTrainingStepOn).
+    let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Gpu.Cpu config repeats
+
+    /// Median seconds of an evaluation pass on a device (config.EvaluationTrials trials, true dynamics).
+    let timeEvaluationOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) (repeats: int) =
+        use t = trainerOn device config
         let prepared, noise = t.EvaluationBatch 0
         let plan = SkipPlan.Empty prepared.Batch.Steps
         let all = Array.init config.Networks id
@@ -103,6 +109,9 @@ module Benchmark =
                 t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
                 yield clock.Elapsed.TotalSeconds ]
         median times, Flops.recurrentForward t.Architecture prepared * float config.Networks
+
+    /// Median seconds of an evaluation pass on the CPU.
+    let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Gpu.Cpu config repeats
 
     /// Bytes allocated per training step after warm-up: by the whole step, and by the engine alone.
     let allocations (config: RunConfig) (repeats: int) =

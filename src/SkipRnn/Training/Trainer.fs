@@ -54,10 +54,17 @@ type TrainingState =
 
     member s.Succeeded = s.Outcome = Some Succeeded
 
+/// Trains the networks of a run on one device (`device`: Cpu by default; the device is not part of the run's
+/// identity: results agree between devices to float tolerance). `engine`, if given, is used instead and
+/// owned by the trainer (the tests pass the GPU engine on ILGPU's CPU accelerator).
 [<Sealed>]
-type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: TrainingState) =
+type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: TrainingState, ?device: SkipRnn.Engine.Gpu.Device,
+             ?engine: ITrainingEngine) =
     let arch = RunConfig.architecture config task
-    let engine = new CpuEngine(arch, ?workers = workers)
+    let engine =
+        match engine with
+        | Some e -> e
+        | None -> TrainingEngine.create arch (defaultArg device SkipRnn.Engine.Gpu.Cpu) workers
     let schedule = config.Schedule
     let state =
         match state with
@@ -75,16 +82,12 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
               Flops = 0.0
               LastLosses = Array.create config.Networks nan
               Outcome = None }
-    let gradients = Array.zeroCreate<float32> (config.Networks * arch.ParameterCount)
     let everyNetwork = Array.init config.Networks id
 
-    let allFinite (span: ReadOnlySpan<float32>) =
-        let mutable ok = true
-        for v in span do
-            if not (Single.IsFinite v) then ok <- false
-        ok
-
-    member _.State = state
+    /// Where training stands (the optimizer state brought back from the device first, if it lives there).
+    member _.State =
+        engine.Synchronize state.Adam
+        state
     member _.Architecture = arch
     member _.Engine = engine
 
@@ -110,12 +113,9 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let step = state.Step
         let integrator, prepared, plan, noise = this.TrainingBatch step
         let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
-        let losses = engine.Gradients(state.Parameters, active, prepared, plan, noise, gradients, config.DivergenceThreshold)
-        let size = arch.ParameterCount
+        let losses, updated = engine.TrainStep(state.Parameters, state.Adam, active, prepared, plan, noise, config.DivergenceThreshold)
         for m in active do
-            let finite = Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size))
-            if finite then state.Adam.Update(m, state.Parameters.Values, gradients)
-            else state.DivergedAt[m] <- step
+            if not updated[m] then state.DivergedAt[m] <- step
         state.LastLosses <- losses
         state.Flops <- state.Flops + float active.Length * Flops.trainingStep arch prepared
         state.Step <- step + 1
@@ -168,7 +168,8 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
                     elif state.Step >= config.MaxSteps then state.Outcome <- Some(if reached then Succeeded else Failed)
                     onEvaluation e
                     finished <- state.Outcome.IsSome
+        engine.Synchronize state.Adam
         state
 
     interface IDisposable with
-        member _.Dispose() = (engine :> IDisposable).Dispose()
+        member _.Dispose() = engine.Dispose()

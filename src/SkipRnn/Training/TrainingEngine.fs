@@ -1,0 +1,99 @@
+namespace SkipRnn.Training
+
+open System
+open SkipRnn.Numerics
+open SkipRnn.Model
+open SkipRnn.Engine
+open SkipRnn.Engine.Gpu
+
+/// What the Trainer needs from an engine, on any device: an optimizer step, gradients, evaluation and
+/// trajectories of many independent networks. Results agree between devices to float tolerance.
+type ITrainingEngine =
+    inherit IDisposable
+    /// "cpu, 16 workers", "cuda: NVIDIA H200", …
+    abstract Description: string
+    abstract Architecture: Architecture
+    /// One training step of the listed networks: gradients on the batch, then Adam for each network whose loss
+    /// is finite, whose activity stayed within `divergence` and whose gradient is finite. Returns each network's
+    /// loss (NaN when not finite or past `divergence`) and whether it was updated.
+    abstract TrainStep: parameters: Parameters * adam: Adam * networks: int[] * batch: PreparedBatch * plan: SkipPlan
+                        * noise: NoiseKey * divergence: float -> float[] * bool[]
+    /// Loss and gradient of each listed network (CpuEngine.Gradients).
+    abstract Gradients: parameters: Parameters * networks: int[] * batch: PreparedBatch * plan: SkipPlan * noise: NoiseKey
+                        * gradients: float32[] * ?divergence: float -> float[]
+    /// Performance of each listed network on the batch with the plan's dynamics.
+    abstract Evaluate: parameters: Parameters * networks: int[] * batch: PreparedBatch * plan: SkipPlan * noise: NoiseKey -> float[]
+    /// One network's recorded states [T, B, N] and readouts [T, B, O].
+    abstract Trajectory: parameters: Parameters * network: int * batch: PreparedBatch * plan: SkipPlan * noise: NoiseKey -> float32[] * float32[]
+    /// Brings the host copies of the optimizer state up to date (an engine may keep it on its device).
+    abstract Synchronize: adam: Adam -> unit
+
+/// The CPU engine with the host's Adam: the reference numerics.
+[<Sealed>]
+type CpuTrainingEngine(arch: Architecture, ?workers: int) =
+    let engine = new CpuEngine(arch, ?workers = workers)
+    let mutable gradients: float32[] = [||]
+
+    let allFinite (span: ReadOnlySpan<float32>) =
+        let mutable ok = true
+        for v in span do
+            if not (Single.IsFinite v) then ok <- false
+        ok
+
+    member _.Engine = engine
+
+    interface ITrainingEngine with
+        member _.Description = sprintf "cpu, %d workers" engine.Workers
+        member _.Architecture = arch
+        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence) =
+            if gradients.Length <> parameters.Values.Length then gradients <- Array.zeroCreate parameters.Values.Length
+            let losses = engine.Gradients(parameters, networks, batch, plan, noise, gradients, divergence)
+            let size = arch.ParameterCount
+            let updated = Array.zeroCreate<bool> parameters.Networks
+            for m in networks do
+                if Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size)) then
+                    adam.Update(m, parameters.Values, gradients)
+                    updated[m] <- true
+            losses, updated
+        member _.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence) =
+            engine.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence = divergence)
+        member _.Evaluate(parameters, networks, batch, plan, noise) = engine.Evaluate(parameters, networks, batch, plan, noise)
+        member _.Trajectory(parameters, network, batch, plan, noise) = engine.Trajectory(parameters, network, batch, plan, noise)
+        member _.Synchronize(_) = ()
+        member _.Dispose() = (engine :> IDisposable).Dispose()
+
+/// The GPU engine (ILGPU): forward, backward, Adam and scoring on the device.
+[<Sealed>]
+type GpuTrainingEngine(device: GpuDevice, arch: Architecture) =
+    let engine = new GpuEngine(device, arch)
+
+    member _.Engine = engine
+
+    interface ITrainingEngine with
+        member _.Description = sprintf "%s: %s" (if device.IsCuda then "cuda" else "ILGPU cpu accelerator") device.Name
+        member _.Architecture = arch
+        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence) =
+            let first, second, _ = adam.Moments
+            engine.TrainStep(parameters, struct (first, second), networks, batch, plan, noise, divergence, adam.NextRate,
+                             float32 adam.Beta1, float32 adam.Beta2, float32 adam.Epsilon)
+        member _.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence) =
+            engine.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence = divergence)
+        member _.Evaluate(parameters, networks, batch, plan, noise) = engine.Evaluate(parameters, networks, batch, plan, noise)
+        member _.Trajectory(parameters, network, batch, plan, noise) = engine.Trajectory(parameters, network, batch, plan, noise)
+        member _.Synchronize(adam) =
+            let m, v, _ = adam.Moments
+            engine.DownloadMoments(struct (m, v))
+        member _.Dispose() = (engine :> IDisposable).Dispose()
+
+module TrainingEngine =
+
+    /// The engine for a device: `Cpu` the CPU engine; `Cuda` the first CUDA GPU (raises NoGpuFound without
+    /// one); `Auto` a CUDA GPU when there is one, else the CPU.
+    let create (arch: Architecture) (device: Device) (workers: int option) : ITrainingEngine =
+        match device with
+        | Cpu -> new CpuTrainingEngine(arch, ?workers = workers)
+        | Cuda -> new GpuTrainingEngine(GpuDevice.Cuda(), arch)
+        | Auto ->
+            match GpuDevice.TryCuda() with
+            | Some d -> new GpuTrainingEngine(d, arch)
+            | None -> new CpuTrainingEngine(arch, ?workers = workers)
