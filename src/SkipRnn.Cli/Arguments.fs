@@ -3,6 +3,7 @@
 module SkipRnn.Cli.Arguments
 
 open Argu
+open SkipRnn.Cli.ExperimentArguments
 
 type TrainArgs =
     | [<AltCommandLine("-t")>] Task of name: string
@@ -96,6 +97,8 @@ type SkipRnnArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Tasks of ParseResults<TasksArgs>
+    | [<CliPrefix(CliPrefix.None)>] Experiment of ParseResults<ExperimentArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -103,3 +106,5 @@ type SkipRnnArgs =
             | Train _ -> "train networks on a task with a method until the criterion or the step limit."
             | Eval _ -> "evaluate the trained networks of a run on fresh trials with the true dynamics."
             | Tasks _ -> "list the tasks."
+            | Experiment _ -> "list or run the paper's experiments into the results store."
+            | Report _ -> "write the HTML report of the results store."

@@ -20,6 +20,8 @@ let main argv =
         | Train args -> TrainCommand.run args
         | Eval args -> EvalCommand.run args
         | Tasks _ -> listTasks ()
+        | Experiment args -> ExperimentCommand.dispatch args
+        | Report args -> ReportCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
