@@ -73,7 +73,7 @@ module Profiles =
           Figure1Tasks = allTasks; Figure1MaxSteps = 600
           Table1Tasks = [ "dmc"; "dlygo" ]; Table1MaxSteps = 600; Table1AnnealSteps = 300; Table1Setting = Some(5, 0.5)
           Figure3Tasks = [ "go"; "dlygo" ]; Figure3Skips = [ 5; 10; 20; 30; 40 ]; Figure3TrainingSteps = 200
-          AppendixETasks = [ "go" ]; AppendixESkips = [ 10.0; 20.0; 30.0; 40.0 ]; AppendixEMaxSteps = 200
+          AppendixETasks = [ "go"; "dlygo" ]; AppendixESkips = [ 10.0; 20.0; 30.0; 40.0 ]; AppendixEMaxSteps = 200
           GridTasks = [ "dmc" ]; GridStepCounts = [ 1; 5 ]; GridSkipLengths = [ 10; 40 ]
           GridInitialRatios = [ 0.2; 0.5 ]; GridMaxSteps = 600; GridAnnealSteps = 300 }
 

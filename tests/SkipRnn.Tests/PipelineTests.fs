@@ -193,3 +193,24 @@ let reportTests =
             Expect.isFalse (Regex.IsMatch(html, "<script[^>]+src=")) "plotly.js is inlined, not fetched: the page opens offline"
             Expect.stringContains html "Plotly.newPlot" "and the figures are drawn by it"
     ]
+
+let private rejects (args: string list) (expected: string) =
+    let code, _, err = CliTests.run args
+    Expect.equal code 2 (sprintf "exit code of %A (stderr: %s)" args err)
+    let lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+    Expect.equal lines.Length 1 (sprintf "one line on stderr, got: %s" err)
+    Expect.stringContains lines[0] expected "says what is wrong"
+
+[<Tests>]
+let experimentCliTests =
+    testList "experiment command line" [
+        testCase "unknown experiment" <| fun () ->
+            rejects [ "experiment"; "run"; "figure9"; "--results"; temporaryFolder "cli" ] "unknown experiment 'figure9'"
+        testCase "unknown profile" <| fun () ->
+            rejects [ "experiment"; "run"; "figure1"; "--profile"; "huge"; "--results"; temporaryFolder "cli" ] "unknown profile 'huge'"
+        testCase "unwritable results folder" <| fun () ->
+            let blocker = Path.GetTempFileName()
+            rejects [ "experiment"; "run"; "figure1"; "--profile"; "tiny"; "--results"; Path.Combine(blocker, "results") ] "cannot write"
+        testCase "report of an unknown profile" <| fun () ->
+            rejects [ "report"; "--profile"; "huge" ] "unknown profile 'huge'"
+    ]

@@ -30,6 +30,7 @@ table.table1 th, table.table1 td { border: 1px solid #ddd; padding: 0.25em 0.6em
 table.table1 td.task { text-align: left; font-weight: 600; }
 table.table1 tr.quantity td { background: #f3f3f3; text-align: left; font-weight: 600; }
 table.table1 td.best { background: #d9f2d9; font-weight: 700; }
+table.table1 td.closest { background: #fbf3c9; }
 .paper { color: #888; font-size: 0.85em; font-weight: normal; } .failed { color: #b00; } .note { color: #b00; font-size: 0.8em; font-weight: normal; }
 .missing { color: #aaa; }
 """
