@@ -45,7 +45,7 @@ module Figure1 =
         { Id = "figure-1b"
           Title = "Figure 1B — learning curves of control networks"
           Caption =
-            sprintf "Mean performance of the networks between the 10th and 90th percentile, evaluated every few training steps on fresh trials with the true dynamics, for control training (plain Euler, dt = 5 ms). Coloured: %s (the paper also shows three tasks); grey: the other tasks. The dashed line is the 0.99 criterion at which training stops. Tasks that need a memory across a delay learn more slowly, as in the paper."
+            sprintf "Mean performance of the networks between the 10th and 90th percentile, evaluated every few training steps on fresh trials with the true dynamics, for control training (plain Euler, dt = 5 ms). Coloured: %s (the paper also shows three tasks); grey: the other tasks. The dashed line is the 0.99 criterion at which training stops. In the paper (100 networks, up to 40,000 steps), tasks that need a memory across a delay learn more slowly, and control never learns dgo and danti."
                 (shown |> List.map (fun r -> r.PaperTask) |> String.concat ", ")
           Scale = Scale.describe store profile "figure1"
           Charts = [ chart ]
