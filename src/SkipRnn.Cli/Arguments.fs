@@ -3,6 +3,7 @@
 module SkipRnn.Cli.Arguments
 
 open Argu
+open SkipRnn.Cli.ExperimentArguments
 
 let private deviceUsage = "cpu (default), cuda (an NVIDIA GPU, through ILGPU) or auto (cuda when a GPU is present, else cpu)."
 
@@ -158,6 +159,8 @@ type SkipRnnArgs =
     | [<CliPrefix(CliPrefix.None)>] Tasks of ParseResults<TasksArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Activity of ParseResults<ActivityArgs>
+    | [<CliPrefix(CliPrefix.None)>] Experiment of ParseResults<ExperimentArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -167,3 +170,5 @@ type SkipRnnArgs =
             | Tasks _ -> "list the tasks."
             | Bench _ -> "time training steps against this machine's FMA peak."
             | Activity _ -> "run trials through a trained network and write everything to replay them (.npz)."
+            | Experiment _ -> "list or run the paper's experiments into the results store."
+            | Report _ -> "write the HTML report of the results store."

@@ -22,6 +22,8 @@ let main argv =
         | Tasks _ -> listTasks ()
         | Bench args -> BenchCommand.run args
         | Activity args -> ActivityCommand.run args
+        | Experiment args -> ExperimentCommand.dispatch args
+        | Report args -> ReportCommand.run args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

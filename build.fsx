@@ -1,0 +1,89 @@
+// The build and the paper's experiments as FAKE targets, run by `dotnet fsi`:
+//
+//   dotnet fsi build.fsx -t Reproduce                      every experiment at the quick profile, then the report
+//   dotnet fsi build.fsx -t Reproduce -- --profile paper   the same at the paper's scale (or SKIPRNN_PROFILE=paper)
+//   dotnet fsi build.fsx -t Table1                         one stage; it runs only what the results store lacks
+//   dotnet fsi build.fsx -t Report                         results/report/index.html from the store
+//   dotnet fsi build.fsx -t Test                           the test suite
+//
+// Results go to results/ (or SKIPRNN_RESULTS): the store skiprnn.duckdb, one folder per run under runs/,
+// the report under report/, the tables as CSV under csv/. Stop with Ctrl-C at any time; the same command
+// goes on from where it stopped.
+
+#r "nuget: Fake.Core.Target, 5.20.3"
+#r "nuget: Fake.DotNet.Cli, 5.20.3"
+#r "nuget: Fake.IO.FileSystem, 5.20.3"
+
+open System
+open System.IO
+open Fake.Core
+open Fake.Core.TargetOperators
+open Fake.DotNet
+
+// `--profile NAME` may come before or after FAKE's `--`; what remains is FAKE's (-t TARGET).
+let rec private split (args: string list) (profile: string option) (rest: string list) =
+    match args with
+    | "--profile" :: name :: tail -> split tail (Some name) rest
+    | "--" :: tail -> split tail profile rest
+    | a :: tail -> split tail profile (rest @ [ a ])
+    | [] -> profile, rest
+
+let private givenProfile, fakeArguments = split (fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray) None []
+
+let profile =
+    givenProfile
+    |> Option.orElse (Environment.GetEnvironmentVariable "SKIPRNN_PROFILE" |> Option.ofObj |> Option.filter (String.IsNullOrWhiteSpace >> not))
+    |> Option.defaultValue "quick"
+
+if not (List.contains profile [ "quick"; "paper"; "tiny" ]) then
+    eprintfn "build.fsx: unknown profile '%s' (choose quick, paper or tiny)" profile
+    exit 2
+
+let root = __SOURCE_DIRECTORY__
+let results =
+    Environment.GetEnvironmentVariable "SKIPRNN_RESULTS" |> Option.ofObj |> Option.defaultValue (Path.Combine(root, "results"))
+
+Context.setExecutionContext (Context.RuntimeContext.Fake(Context.FakeExecutionContext.Create false "build.fsx" fakeArguments))
+
+/// The pipeline's stages: FAKE target → experiment name (skiprnn experiment list).
+let stages = [ "Figure1", "figure1"; "Table1", "table1"; "Figure3", "figure3"; "AppendixE", "appendixE"; "Grid", "grid" ]
+
+let private cli = Path.Combine(root, "src", "SkipRnn.Cli", "bin", "Release", "net10.0", "SkipRnn.Cli.dll")
+
+let private skiprnn (arguments: string list) =
+    let code =
+        CreateProcess.fromRawCommand "dotnet" (cli :: arguments)
+        |> CreateProcess.withWorkingDirectory root
+        |> Proc.run
+        |> fun r -> r.ExitCode
+    if code <> 0 then failwithf "skiprnn %s exited with %d" (String.concat " " arguments) code
+
+// `dotnet build` directly: FAKE 5's DotNet.build reads MSBuild's binary log, whose newer format it cannot parse.
+Target.create "Build" (fun _ ->
+    let r = DotNet.exec (fun o -> { o with WorkingDirectory = root }) "build" "SkipRnn.sln -c Release -v quiet -nologo"
+    if not r.OK then failwith "the build failed")
+
+Target.create "Test" (fun _ ->
+    let r = DotNet.exec (fun o -> { o with WorkingDirectory = root }) "run" "--project tests/SkipRnn.Tests -c Release --no-build"
+    if not r.OK then failwith "the test suite failed")
+
+for target, experiment in stages do
+    Target.create target (fun _ ->
+        Trace.tracefn "%s at profile %s → %s" experiment profile results
+        skiprnn [ "experiment"; "run"; experiment; "--profile"; profile; "--results"; results
+                  "--pipeline"; stages |> List.map snd |> String.concat "," ])
+
+Target.create "Report" (fun _ -> skiprnn [ "report"; "--profile"; profile; "--results"; results ])
+
+Target.create "Reproduce" (fun _ ->
+    Trace.tracefn "Profile %s: report at %s" profile (Path.Combine(results, "report", "index.html")))
+
+"Build" ==> "Test"
+for target, _ in stages do
+    "Build" ==> target |> ignore
+    target ==> "Reproduce" |> ignore
+"Build" ==> "Report" ==> "Reproduce"
+// Stages run in the paper's order and before the report when several are asked for.
+"Figure1" ?=> "Table1" ?=> "Figure3" ?=> "AppendixE" ?=> "Grid" ?=> "Report"
+
+Target.runOrDefaultWithArguments "Reproduce"

@@ -1,0 +1,72 @@
+/// Runs one job into its own folder, resumably; knows nothing of the store. A finished folder holds its
+/// result file (run.json or dynamics.json), written last.
+module SkipRnn.Experiments.JobRunner
+
+open System
+open System.IO
+open System.Diagnostics
+open System.Threading
+open SkipRnn.Tasks
+open SkipRnn.Training
+open SkipRnn.IO
+open SkipRnn.Results
+
+type JobOutcome =
+    | Finished
+    /// Stopped from outside; a training job resumes from its checkpoint, a dynamics comparison starts over.
+    | Stopped
+
+/// Writes config.json, or checks that the folder already holds this job.
+let private claim (job: Job) (dir: string) =
+    Directory.CreateDirectory dir |> ignore
+    let json = ConfigJson.toJson job.Config
+    let path = RunDirectory.configFile dir
+    if File.Exists path && File.ReadAllText path <> json then
+        failwithf "%s holds a different run (see its config.json); remove it to run %s again" dir job.Key
+    if not (File.Exists path) then Files.writeAtomically path json
+
+/// How often a training job saves its checkpoint.
+let checkpointEvery = TimeSpan.FromSeconds 30.0
+
+let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+    let config = job.Config
+    let arch = RunConfig.architecture config task
+    let resumed =
+        if File.Exists(RunDirectory.checkpointFile dir) then Some(RunDirectory.loadCheckpoint dir config arch) else None
+    use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed)
+    let mutable lastCheckpoint = Stopwatch.StartNew()
+    let onEvaluation (e: Evaluation) =
+        progress e.Step e.Criterion
+        if lastCheckpoint.Elapsed > checkpointEvery then
+            RunDirectory.saveCheckpoint dir trainer.State
+            lastCheckpoint <- Stopwatch.StartNew()
+    let state = trainer.Run(onEvaluation, cancel)
+    match state.Outcome with
+    | Some Outcome.Interrupted ->
+        RunDirectory.saveCheckpoint dir state
+        Stopped
+    | _ ->
+        RunDirectory.writeFinished dir state
+        Finished
+
+let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+    use trainer = new Trainer(job.Config, task, ?workers = workers)
+    while trainer.State.Step < job.Config.MaxSteps && not cancel.IsCancellationRequested do
+        trainer.TrainStep() |> ignore
+        if trainer.State.Step % 10 = 0 then progress trainer.State.Step nan
+    if cancel.IsCancellationRequested then Stopped
+    else
+        let measurement = DynamicsComparison.measure trainer task
+        Npz.write (RunDirectory.weightsFile dir) (RunDirectory.weightArrays trainer.State.Parameters)
+        Files.writeAtomically (JobFolder.dynamicsFile dir) (JobFolder.dynamicsJson measurement)
+        Finished
+
+/// Runs `job` in `dir` unless it has finished there already. `progress` sees (training step, criterion).
+let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+    claim job dir
+    if JobFolder.isFinished job.Kind dir then Finished
+    else
+        let task = (Catalog.tryFind job.Config.Task).Value
+        match job.Kind with
+        | Training -> train job dir task workers progress cancel
+        | DynamicsComparison -> compare job dir task workers progress cancel

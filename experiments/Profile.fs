@@ -1,0 +1,97 @@
+namespace SkipRnn.Experiments
+
+/// How big every experiment is run. All sizes live here, so that retuning a profile (say, once the engine is
+/// faster) is one edit. `quick` fits a 2-core laptop in under an hour; `paper` is SPEC.md's full scale.
+type Profile =
+    { Name: string
+      Description: string
+      /// Networks trained side by side in each run (the paper: 100).
+      Networks: int
+      Seed: uint64
+      /// Trials per evaluation and steps between evaluations (the paper: 200 and 10).
+      EvaluationTrials: int
+      EvaluateEvery: int
+
+      /// Figure 1: control training on these tasks, up to this many steps.
+      Figure1Tasks: string list
+      Figure1MaxSteps: int
+
+      /// Table 1: these tasks, up to this many steps, θ or β annealed over AnnealSteps.
+      Table1Tasks: string list
+      Table1MaxSteps: int
+      Table1AnnealSteps: int
+      /// Some (step count, β0): every method at one fixed setting. None: every method at every setting of
+      /// the hyperparameter grid, and the report picks the best (as the paper does).
+      Table1Setting: (int * float) option
+
+      /// Figure 3: θ and β = 0.5 held for this many training steps, then the dynamics are compared.
+      Figure3Tasks: string list
+      Figure3Skips: int list
+      Figure3TrainingSteps: int
+
+      /// Appendix E: CD with θ0 held, up to this many steps.
+      AppendixETasks: string list
+      AppendixESkips: float list
+      AppendixEMaxSteps: int
+
+      /// The hyperparameter grid (paper §4): step count × skip length × initial ratio, SCTT and DASC (and CD10
+      /// with each step count).
+      GridTasks: string list
+      GridStepCounts: int list
+      GridSkipLengths: int list
+      GridInitialRatios: float list
+      GridMaxSteps: int
+      GridAnnealSteps: int }
+
+module Profiles =
+
+    let private allTasks = SkipRnn.Tasks.Catalog.standard |> List.map (fun t -> t.Name)
+    let private longTasks = SkipRnn.Tasks.Catalog.longTermMemory |> List.map (fun t -> t.Name)
+
+    /// SPEC.md's scale: 100 networks, 200 evaluation trials every 10 steps, the 40,000-step limit with
+    /// annealing over the first 20,000, the full grid on all 16 tasks.
+    let paper =
+        { Name = "paper"
+          Description = "the paper's scale (SPEC.md): 100 networks per run, 40,000-step limit, full grid; cluster-scale work"
+          Networks = 100; Seed = 1UL; EvaluationTrials = 200; EvaluateEvery = 10
+          Figure1Tasks = allTasks; Figure1MaxSteps = 40000
+          Table1Tasks = longTasks; Table1MaxSteps = 40000; Table1AnnealSteps = 20000; Table1Setting = None
+          Figure3Tasks = allTasks; Figure3Skips = [ 5; 10; 20; 30; 40 ]; Figure3TrainingSteps = 400
+          AppendixETasks = allTasks; AppendixESkips = [ 10.0; 20.0; 30.0; 40.0 ]; AppendixEMaxSteps = 400
+          GridTasks = allTasks; GridStepCounts = [ 1; 5; 10 ]; GridSkipLengths = [ 10; 20; 40 ]
+          GridInitialRatios = [ 0.2; 0.5; 0.8 ]; GridMaxSteps = 40000; GridAnnealSteps = 20000 }
+
+    /// Laptop scale, measured on 2 cores (about 54 ms per training step of 10 networks on a structure-A task,
+    /// 1.5× that on structure C): 10 networks (the fewest for which the 10th–90th percentile trims anything),
+    /// 50 evaluation trials every 20 steps, 600-step runs with annealing over the first 300. Control reaches
+    /// the criterion on the easy tasks in about this many steps, so Figure 1 separates easy from hard tasks;
+    /// the long-dependency tasks mostly fail at this length, and the figures say so.
+    let quick =
+        { Name = "quick"
+          Description = "laptop scale: 10 networks per run, 600-step limit, 2 long-dependency tasks for Table 1, a reduced grid on one task"
+          Networks = 10; Seed = 1UL; EvaluationTrials = 50; EvaluateEvery = 20
+          Figure1Tasks = allTasks; Figure1MaxSteps = 600
+          Table1Tasks = [ "dmc"; "dlygo" ]; Table1MaxSteps = 600; Table1AnnealSteps = 300; Table1Setting = Some(5, 0.5)
+          Figure3Tasks = [ "go"; "dlygo" ]; Figure3Skips = [ 5; 10; 20; 30; 40 ]; Figure3TrainingSteps = 200
+          AppendixETasks = [ "go"; "dlygo" ]; AppendixESkips = [ 10.0; 20.0; 30.0; 40.0 ]; AppendixEMaxSteps = 200
+          GridTasks = [ "dmc" ]; GridStepCounts = [ 1; 5 ]; GridSkipLengths = [ 10; 40 ]
+          GridInitialRatios = [ 0.2; 0.5 ]; GridMaxSteps = 600; GridAnnealSteps = 300 }
+
+    /// Seconds per experiment, for the test suite: every experiment, a few steps of 2 networks.
+    let tiny =
+        { Name = "tiny"
+          Description = "test scale: 2 networks, a few steps; shows that the pipeline works, not what the paper found"
+          Networks = 2; Seed = 1UL; EvaluationTrials = 10; EvaluateEvery = 5
+          Figure1Tasks = [ "go"; "dm1"; "dlygo" ]; Figure1MaxSteps = 15
+          Table1Tasks = [ "dmc" ]; Table1MaxSteps = 10; Table1AnnealSteps = 6; Table1Setting = Some(1, 0.5)
+          Figure3Tasks = [ "go" ]; Figure3Skips = [ 10; 40 ]; Figure3TrainingSteps = 4
+          AppendixETasks = [ "go" ]; AppendixESkips = [ 10.0; 40.0 ]; AppendixEMaxSteps = 10
+          GridTasks = [ "go" ]; GridStepCounts = [ 1 ]; GridSkipLengths = [ 10; 40 ]
+          GridInitialRatios = [ 0.5 ]; GridMaxSteps = 10; GridAnnealSteps = 6 }
+
+    let all = [ quick; paper; tiny ]
+
+    let tryFind (name: string) =
+        all |> List.tryFind (fun p -> p.Name = name.Trim().ToLowerInvariant())
+
+    let names () = all |> List.map (fun p -> p.Name) |> String.concat ", "

@@ -1,0 +1,58 @@
+namespace SkipRnn.Results.Report
+
+open System
+open Plotly.NET
+
+/// One section of the report: a figure (one or more Plotly charts) or a table, with the caption a reader
+/// needs, and how many data points it shows (0 = nothing stored for it yet).
+type ReportSection =
+    { Id: string
+      Title: string
+      /// What is plotted and how to read it, in the paper's vocabulary.
+      Caption: string
+      /// The profile and scale that produced the data.
+      Scale: string
+      Charts: GenericChart list
+      /// Extra HTML (a table) shown under the charts.
+      Html: string
+      Points: int }
+
+/// Small helpers for reading store rows and styling charts alike.
+module Values =
+
+    let float (o: obj) = match o with null -> nan | v -> Convert.ToDouble v
+    let int (o: obj) = match o with null -> 0 | v -> Convert.ToInt32 v
+    let string (o: obj) = match o with null -> "" | v -> Convert.ToString(v, Globalization.CultureInfo.InvariantCulture)
+    let bool (o: obj) = match o with null -> false | v -> Convert.ToBoolean v
+
+    let html (s: string) = Net.WebUtility.HtmlEncode s
+
+    /// The paper's colours for the methods (Fig. 3: CD red, SCTT green, DASC blue; control black).
+    let methodColor (method: string) =
+        match method.ToLowerInvariant() with
+        | "cd" -> Color.fromHex "#d62728"
+        | "sctt" -> Color.fromHex "#2ca02c"
+        | "dasc" -> Color.fromHex "#1f77b4"
+        | _ -> Color.fromHex "#333333"
+
+    let methodLabel (method: string) =
+        match method.ToLowerInvariant() with
+        | "cd" -> "CD" | "sctt" -> "SCTT" | "dasc" -> "DASC" | _ -> "Control"
+
+    let private superscript (n: int) =
+        string n |> String.map (fun c -> "⁰¹²³⁴⁵⁶⁷⁸⁹⁻".["0123456789-".IndexOf c])
+
+    /// Number formatting for tables: 3 significant digits; thousands separated up to a million, then a·10ⁿ.
+    let compact (v: float) =
+        let invariant = Globalization.CultureInfo.InvariantCulture
+        if Double.IsNaN v then "–"
+        elif abs v >= 1e6 then
+            let e = int (floor (log10 (abs v)))
+            (v / 10.0 ** float e).ToString("0.00", invariant) + "·10" + superscript e
+        elif abs v >= 1000.0 then v.ToString("N0", invariant)
+        else v.ToString("G3", invariant)
+
+    let styled (width: int) (height: int) (chart: GenericChart) =
+        chart
+        |> Chart.withSize (width, height)
+        |> Chart.withTemplate ChartTemplates.lightMirrored

@@ -1,0 +1,164 @@
+namespace SkipRnn.Results
+
+open System
+open System.Globalization
+open System.IO
+open System.Text.Json
+open System.Text.Json.Nodes
+open SkipRnn.Training
+open SkipRnn.IO
+
+/// The two kinds of job an experiment is made of.
+type JobKind =
+    /// Train to the criterion or the step limit (RunDirectory's folder; run.json marks it finished).
+    | Training
+    /// Train with θ and β held, then compare the modified with the true dynamics (paper Fig. 3;
+    /// dynamics.json marks it finished).
+    | DynamicsComparison
+
+    member k.Name = match k with Training -> "training" | DynamicsComparison -> "dynamics"
+
+/// What the dynamics comparison measured on one run's networks, on the same evaluation trials.
+type DynamicsMeasurement =
+    { /// ‖r_mod − r_true‖² / ‖r_true‖² per network (NaN where the modified trajectory is not finite).
+      Distances: float[]
+      /// Performance of each network with the modified dynamics (the training-time integrator).
+      PerformanceModified: float[]
+      /// Performance of each network with the true dynamics.
+      PerformanceTrue: float[]
+      /// How modified and true states were paired, in one sentence for the report.
+      Alignment: string
+      EvaluationTrials: int
+      /// Training steps done before the comparison, seconds and FLOPs spent on them.
+      Steps: int
+      TrainSeconds: float
+      Flops: float
+      DivergedAt: int[] }
+
+/// One evaluation as the store keeps it.
+type EvaluationRow =
+    { Index: int; Step: int; TrainSeconds: float; Criterion: float; MeanPerformance: float
+      MeanLoss: float; Theta: float; Beta: float; Diverged: int }
+
+/// A finished job, read back from its folder: everything the store ingests.
+type JobRecord =
+    { Key: string
+      Kind: JobKind
+      Config: RunConfig
+      ConfigJson: string
+      /// succeeded, failed (training), or compared (dynamics).
+      Outcome: string
+      Steps: int
+      TrainSeconds: float
+      Flops: float
+      /// Criterion and per-network performance (true dynamics) at the end.
+      Criterion: float
+      Performances: float[]
+      DivergedAt: int[]
+      Evaluations: EvaluationRow list
+      Dynamics: DynamicsMeasurement option
+      FinishedAt: DateTime }
+
+    member r.Diverged = r.DivergedAt |> Array.filter (fun d -> d >= 0) |> Array.length
+
+/// The file formats of a job's folder: a job writes its folder (resumably, result file last); the store
+/// ingests finished folders. Keeping the two apart lets jobs run anywhere (another machine, a cluster
+/// shard) and be merged later.
+module JobFolder =
+
+    let dynamicsFile dir = Path.Combine(dir, "dynamics.json")
+
+    let isFinished (kind: JobKind) (dir: string) =
+        match kind with
+        | Training -> RunDirectory.isFinished dir
+        | DynamicsComparison -> File.Exists(dynamicsFile dir)
+
+    let private numbers (values: seq<float>) =
+        let a = JsonArray()
+        for v in values do a.Add(if Double.IsFinite v then JsonValue.Create v :> JsonNode else null)
+        a
+
+    let private readNumbers (node: JsonNode) =
+        node.AsArray() |> Seq.map (fun n -> if isNull n then nan else n.GetValue<float>()) |> Array.ofSeq
+
+    let dynamicsJson (m: DynamicsMeasurement) =
+        let o = JsonObject()
+        o["distances"] <- numbers m.Distances
+        o["performanceModified"] <- numbers m.PerformanceModified
+        o["performanceTrue"] <- numbers m.PerformanceTrue
+        o["alignment"] <- JsonValue.Create m.Alignment
+        o["evaluationTrials"] <- JsonValue.Create m.EvaluationTrials
+        o["steps"] <- JsonValue.Create m.Steps
+        o["trainSeconds"] <- JsonValue.Create m.TrainSeconds
+        o["flops"] <- JsonValue.Create m.Flops
+        o["divergedAt"] <- numbers (m.DivergedAt |> Array.map float)
+        o.ToJsonString(JsonSerializerOptions(WriteIndented = true))
+
+    let parseDynamics (json: string) =
+        let o = JsonNode.Parse(json).AsObject()
+        { Distances = readNumbers o["distances"]
+          PerformanceModified = readNumbers o["performanceModified"]
+          PerformanceTrue = readNumbers o["performanceTrue"]
+          Alignment = o["alignment"].GetValue<string>()
+          EvaluationTrials = o["evaluationTrials"].GetValue<int>()
+          Steps = o["steps"].GetValue<int>()
+          TrainSeconds = o["trainSeconds"].GetValue<float>()
+          Flops = o["flops"].GetValue<float>()
+          DivergedAt = readNumbers o["divergedAt"] |> Array.map int }
+
+    let private parseFloat (s: string) =
+        match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, v -> v
+        | _ -> nan
+
+    /// evaluations.csv: step,train_seconds,criterion,mean_loss,theta,beta,diverged,net0,net1,…
+    let private readEvaluations (path: string) =
+        if not (File.Exists path) then []
+        else
+            File.ReadAllLines path
+            |> Array.skip 1
+            |> Array.filter (fun l -> l.Trim() <> "")
+            |> Array.mapi (fun i line ->
+                let f = line.Split ','
+                let performances = f[7..] |> Array.map parseFloat
+                { Index = i; Step = int f[0]; TrainSeconds = parseFloat f[1]; Criterion = parseFloat f[2]
+                  MeanPerformance = (if performances.Length = 0 then nan else Array.average performances)
+                  MeanLoss = parseFloat f[3]; Theta = parseFloat f[4]; Beta = parseFloat f[5]; Diverged = int (parseFloat f[6]) })
+            |> List.ofArray
+
+    /// The record of the finished job in `dir` (its key is the folder's name).
+    let read (kind: JobKind) (dir: string) : Result<JobRecord, string> =
+        try
+            let configJson = File.ReadAllText(RunDirectory.configFile dir)
+            match ConfigJson.parse configJson with
+            | Error e -> Error(sprintf "%s: %s" (RunDirectory.configFile dir) e)
+            | Ok config ->
+                let key = Path.GetFileName(Path.TrimEndingDirectorySeparator dir)
+                match kind with
+                | Training ->
+                    let r = RunDirectory.readRecord dir
+                    let performances = readNumbers r["performances"]
+                    let criterion = match r["criterion"] with null -> nan | n -> n.GetValue<float>()
+                    Ok { Key = key; Kind = kind; Config = config; ConfigJson = configJson
+                         Outcome = r["outcome"].GetValue<string>()
+                         Steps = r["steps"].GetValue<int>()
+                         TrainSeconds = r["trainSeconds"].GetValue<float>()
+                         Flops = r["flops"].GetValue<float>()
+                         Criterion = criterion
+                         Performances = performances
+                         DivergedAt = readNumbers r["divergedAt"] |> Array.map (fun d -> if Double.IsNaN d then -1 else int d)
+                         Evaluations = readEvaluations (RunDirectory.evaluationsFile dir)
+                         Dynamics = None
+                         FinishedAt = File.GetLastWriteTimeUtc(RunDirectory.recordFile dir) }
+                | DynamicsComparison ->
+                    let path = dynamicsFile dir
+                    let m = parseDynamics (File.ReadAllText path)
+                    Ok { Key = key; Kind = kind; Config = config; ConfigJson = configJson
+                         Outcome = "compared"; Steps = m.Steps; TrainSeconds = m.TrainSeconds; Flops = m.Flops
+                         Criterion = SkipRnn.Model.Performance.criterion m.PerformanceTrue
+                         Performances = m.PerformanceTrue
+                         DivergedAt = m.DivergedAt |> Array.map (fun d -> if d < 0 then -1 else d)
+                         Evaluations = []
+                         Dynamics = Some m
+                         FinishedAt = File.GetLastWriteTimeUtc path }
+        with e -> Error(sprintf "cannot read the finished job in %s (%s)" dir e.Message)

@@ -1,0 +1,216 @@
+/// The experiment pipeline: stable job keys, an idempotent store, resumption after a kill, the report.
+module SkipRnn.Tests.PipelineTests
+
+open System
+open System.IO
+open System.Diagnostics
+open System.Text.Json
+open System.Text.RegularExpressions
+open System.Threading
+open Expecto
+open SkipRnn.Tasks
+open SkipRnn.Training
+open SkipRnn.Results
+open SkipRnn.Results.Report
+open SkipRnn.Experiments
+open SkipRnn.Experiments.Pipeline
+
+let private temporaryFolder (name: string) =
+    let dir = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-%s-%s" name (Guid.NewGuid().ToString "N"))
+    Directory.CreateDirectory dir |> ignore
+    dir
+
+let private cli = Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll")
+
+let private start (args: string list) =
+    let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+    info.ArgumentList.Add cli
+    for a in args do info.ArgumentList.Add a
+    Process.Start info
+
+/// Runs the CLI to the end: exit code, stdout lines, stderr.
+let private runCli (args: string list) =
+    use p = start args
+    let err = p.StandardError.ReadToEndAsync()
+    let out = p.StandardOutput.ReadToEnd()
+    p.WaitForExit()
+    p.ExitCode, out.Split('\n', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray, err.Result
+
+let private storedKey (line: string) =
+    let m = Regex.Match(line, @"^stored (\S+):")
+    if m.Success then Some m.Groups[1].Value else None
+
+[<Tests>]
+let jobTests =
+    testList "experiment definitions" [
+        testCase "a job's key is stable and changes with any part of its configuration" <| fun () ->
+            let config = Runs.control Profiles.quick "go" 600
+            Expect.equal (Job.training config).Key (Job.training config).Key "same config, same key"
+            Expect.notEqual (Job.training config).Key (Job.training { config with Trials = 21 }).Key "a field the slug omits still changes the key"
+            Expect.notEqual (Job.training config).Key (Job.dynamicsComparison config).Key "the kind is part of the key"
+        testCase "every profile defines every experiment, with one key per distinct configuration" <| fun () ->
+            for profile in Profiles.all do
+                for name, define in ExperimentCatalog.all do
+                    let e = define profile
+                    Expect.isNonEmpty e.Jobs (sprintf "%s at %s has jobs" name profile.Name)
+                    let keys = e.Jobs |> List.map (fun j -> j.Key) |> List.distinct
+                    let configs = e.Jobs |> List.map (fun j -> j.Kind.Name + SkipRnn.IO.ConfigJson.toJson j.Config) |> List.distinct
+                    Expect.equal keys.Length configs.Length (sprintf "%s at %s: keys and configurations match one to one" name profile.Name)
+        testCase "the paper profile has the paper's sizes" <| fun () ->
+            let p = Profiles.paper
+            Expect.equal ((Figure1.define p).Jobs.Length) 16 "Figure 1: control on 16 tasks"
+            Expect.equal ((Figure3.define p).Jobs.Length) (16 * 5 * 3) "Figure 3: 16 tasks × 5 θ × 3 methods"
+            let grid = (HyperparameterGrid.define p).Jobs
+            let count m = grid |> List.filter (fun j -> j.Config.Method.Name = m) |> List.sumBy (fun j -> j.Config.Networks)
+            Expect.equal (count "sctt") 43200 "43,200 SCTT networks (paper §4)"
+            Expect.equal (count "dasc") 43200 "43,200 DASC networks"
+            Expect.equal (count "cd") 4800 "4,800 CD networks"
+            let table1 = (Table1.define p).Jobs
+            Expect.isTrue (table1 |> List.forall (fun j -> grid |> List.exists (fun g -> g.Key = j.Key) || j.Config.Method = Control))
+                "Table 1's runs at the paper's scale are runs of the grid (so they are trained once)"
+        testCase "the paper's tables are copied in full" <| fun () ->
+            let values = PaperValues.load (Path.Combine(AppContext.BaseDirectory, "paper"))
+            let table1 = values |> List.filter (fun v -> v.Source = "table1")
+            Expect.equal table1.Length (9 * 6 * 3) "9 tasks × 6 methods × 3 quantities"
+            Expect.equal (table1 |> List.filter (fun v -> v.Failed) |> List.length) 18 "dgo and danti failed for control, CD10 and DASC10, in all 3 quantities"
+            Expect.equal (values |> List.filter (fun v -> v.Source = "table2") |> List.length) 8 "Table 2: 2 rows × 4 methods"
+            let dmcControl = table1 |> List.find (fun v -> v.Quantity = "steps_1e4" && v.Row = "dmc" && v.Method = "Control")
+            Expect.equal dmcControl.Value (Some 0.196) "dmc, control: 0.196 × 10⁴ steps"
+    ]
+
+[<Tests>]
+let dynamicsTests =
+    testList "dynamics comparison (Figure 3)" [
+        testCase "with β = 1 the skips change nothing: distance 0 and no performance difference" <| fun () ->
+            let config = Runs.held Profiles.tiny "go" (SCTT(10, 1.0)) 2
+            let task = (Catalog.tryFind "go").Value
+            use trainer = new Trainer(config, task, 2)
+            for _ in 1 .. 2 do trainer.TrainStep() |> ignore
+            let m = DynamicsComparison.measure trainer task
+            for d in m.Distances do Expect.floatClose Accuracy.veryHigh d 0.0 "same trials, same noise, same trajectory"
+            Expect.sequenceEqual m.PerformanceModified m.PerformanceTrue "same performance"
+        testCase "SCTT with β = 0.5 moves the trajectory; CD's coarse states are paired and finite below τ/dt" <| fun () ->
+            let task = (Catalog.tryFind "go").Value
+            let measure method =
+                use trainer = new Trainer(Runs.held Profiles.tiny "go" method 1, task, 2)
+                trainer.TrainStep() |> ignore
+                DynamicsComparison.measure trainer task
+            let sctt = measure (SCTT(10, 0.5))
+            Expect.all sctt.Distances (fun d -> d > 1e-4 && Double.IsFinite d) "SCTT's skips are felt"
+            let cd = measure (CD 5.0)
+            Expect.all cd.Distances (fun d -> Double.IsFinite d && d < 1.0) "CD5 stays near the true dynamics"
+            Expect.stringContains cd.Alignment "(k+1)·θ − 1" "the figure is told how states were paired"
+    ]
+
+[<Tests>]
+let storeTests =
+    testList "results store" [
+        testCase "ingesting a job twice stores it once" <| fun () ->
+            let root = temporaryFolder "store"
+            let layout = { Root = root }
+            let job = Job.training { Runs.control Profiles.tiny "go" 5 with EvaluateEvery = 5 }
+            match JobRunner.run job (layout.JobFolder job) (Some 2) (fun _ _ -> ()) CancellationToken.None with
+            | JobRunner.Finished -> ()
+            | JobRunner.Stopped -> failtest "the job stopped"
+            use store = ResultStore.OpenOrFail layout.Store
+            let record = Pipeline.ingest store layout job
+            Expect.isFalse (store.Ingest record) "the second ingest does nothing"
+            Expect.equal (store.Scalar<int64>("SELECT count(*) FROM runs")) 1L "one run row"
+            Expect.equal (store.Scalar<int64>("SELECT count(*) FROM evaluations")) 1L "one evaluation row (step 5)"
+        testCase "a killed experiment resumes without training a stored run again and without duplicates" <| fun () ->
+            let root = temporaryFolder "resume"
+            let args = [ "experiment"; "run"; "figure1"; "--profile"; "tiny"; "--results"; root; "--workers"; "1" ]
+            // First invocation: killed as soon as its first run is stored.
+            let first =
+                use p = start args
+                let rec waitForStored () =
+                    match p.StandardOutput.ReadLine() with
+                    | null -> None
+                    | line ->
+                        match storedKey line with
+                        | Some key -> Some key
+                        | None -> waitForStored ()
+                let key = waitForStored ()
+                if not p.HasExited then p.Kill true
+                p.WaitForExit()
+                match key with Some k -> k | None -> failtestf "no run was stored: %s" (p.StandardError.ReadToEnd())
+            let record = Path.Combine(root, "runs", first, "run.json")
+            let before = File.ReadAllText record, File.GetLastWriteTimeUtc record
+            // Second invocation: finishes the experiment.
+            let code, lines, err = runCli args
+            Expect.equal code 0 (sprintf "the restart exits 0 (%s)" err)
+            Expect.isFalse (lines |> List.exists (fun l -> l = "training " + first)) "the stored run is not trained again"
+            Expect.equal (File.ReadAllText record, File.GetLastWriteTimeUtc record) before "its record is untouched"
+            // Third invocation: nothing left to train.
+            let code, lines, _ = runCli args
+            Expect.equal code 0 "a third run exits 0"
+            Expect.isEmpty (lines |> List.filter (fun l -> l.StartsWith "training ")) "and trains nothing"
+            use store = ResultStore.OpenOrFail(Path.Combine(root, "skiprnn.duckdb"))
+            let jobs = (Figure1.define Profiles.tiny).Jobs
+            Expect.equal (store.Scalar<int64>("SELECT count(*) FROM runs")) (int64 jobs.Length) "each job stored once"
+            Expect.equal (store.Scalar<int64>("SELECT count(DISTINCT job_key) FROM runs")) (int64 jobs.Length) "no duplicate keys"
+            Expect.equal (store.Keys()) (jobs |> List.map (fun j -> j.Key) |> Set.ofList) "exactly the experiment's jobs"
+            Expect.equal (store.Scalar<int64>("SELECT count(*) FROM (SELECT job_key, eval_index FROM evaluations GROUP BY ALL HAVING count(*) > 1)")) 0L
+                "no evaluation stored twice"
+    ]
+
+/// The figures' data as the page carries it: chart id → Plotly figure JSON.
+let private chartsIn (html: string) =
+    Regex.Matches(html, "<script type=\"application/json\" data-figure=\"([^\"]+)\">(.*?)</script>", RegexOptions.Singleline)
+    |> Seq.map (fun m -> m.Groups[1].Value, JsonDocument.Parse(m.Groups[2].Value.Replace("<\\/", "</")))
+    |> List.ofSeq
+
+let private hasData (figure: JsonDocument) =
+    figure.RootElement.GetProperty("data").EnumerateArray()
+    |> Seq.exists (fun trace ->
+        [ "x"; "y"; "z" ] |> List.exists (fun axis ->
+            match trace.TryGetProperty axis with
+            | true, v when v.ValueKind = JsonValueKind.Array -> v.GetArrayLength() > 0
+            | _ -> false))
+
+[<Tests>]
+let reportTests =
+    testList "report" [
+        testCase "the report of a small store holds every figure, each with data" <| fun () ->
+            let layout = { Root = temporaryFolder "report" }
+            use store = ResultStore.OpenOrFail layout.Store
+            for _, define in ExperimentCatalog.all do
+                let completed = Pipeline.run store layout Profiles.tiny (define Profiles.tiny) (Some 2) ignore CancellationToken.None
+                Expect.isTrue completed "every tiny experiment completes"
+            store.ReplacePaperValues(PaperValues.load (Path.Combine(AppContext.BaseDirectory, "paper")))
+            let path, sections = ReportBuilder.write store "tiny" layout.Report
+            let html = File.ReadAllText path
+            let charts = chartsIn html
+            for id in [ "figure-1b"; "figure-1c"; "figure-3b"; "figure-3c"; "appendix-e"; "grid" ] do
+                let mine = charts |> List.filter (fun (chart, _) -> chart.StartsWith(id + "-chart-"))
+                Expect.isNonEmpty mine (sprintf "%s is in the page" id)
+                Expect.isTrue (mine |> List.forall (snd >> hasData)) (sprintf "every chart of %s has data" id)
+            Expect.stringContains html "<table class=\"table1\">" "Table 1 is a table"
+            Expect.isTrue (Regex.IsMatch(html, "<td class=\"task\">dmc</td>")) "with our dmc row"
+            Expect.stringContains html "<div class=\"paper\"><b>1,960</b></div>" "and the paper's value beside it (dmc, control: 0.196 × 10⁴, bold)"
+            for s in sections |> List.filter (fun s -> s.Id <> "table-2-paper") do
+                Expect.stringContains s.Scale "Profile tiny" (sprintf "%s says which profile made it" s.Id)
+            Expect.isFalse (Regex.IsMatch(html, "<script[^>]+src=")) "plotly.js is inlined, not fetched: the page opens offline"
+            Expect.stringContains html "Plotly.newPlot" "and the figures are drawn by it"
+    ]
+
+let private rejects (args: string list) (expected: string) =
+    let code, _, err = CliTests.run args
+    Expect.equal code 2 (sprintf "exit code of %A (stderr: %s)" args err)
+    let lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+    Expect.equal lines.Length 1 (sprintf "one line on stderr, got: %s" err)
+    Expect.stringContains lines[0] expected "says what is wrong"
+
+[<Tests>]
+let experimentCliTests =
+    testList "experiment command line" [
+        testCase "unknown experiment" <| fun () ->
+            rejects [ "experiment"; "run"; "figure9"; "--results"; temporaryFolder "cli" ] "unknown experiment 'figure9'"
+        testCase "unknown profile" <| fun () ->
+            rejects [ "experiment"; "run"; "figure1"; "--profile"; "huge"; "--results"; temporaryFolder "cli" ] "unknown profile 'huge'"
+        testCase "unwritable results folder" <| fun () ->
+            let blocker = Path.GetTempFileName()
+            rejects [ "experiment"; "run"; "figure1"; "--profile"; "tiny"; "--results"; Path.Combine(blocker, "results") ] "cannot write"
+        testCase "report of an unknown profile" <| fun () ->
+            rejects [ "report"; "--profile"; "huge" ] "unknown profile 'huge'"
+    ]
