@@ -8,7 +8,8 @@ let all : (string * (Profile -> Experiment)) list =
       "table1", Table1.define
       "figure3", Figure3.define
       "appendixE", AppendixE.define
-      "grid", HyperparameterGrid.define ]
+      "grid", HyperparameterGrid.define
+      "table2", Table2.define ]
 
 let names () = all |> List.map fst |> String.concat ", "
 

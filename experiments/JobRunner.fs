@@ -28,6 +28,17 @@ let private claim (job: Job) (dir: string) =
 /// How often a training job saves its checkpoint.
 let checkpointEvery = TimeSpan.FromSeconds 30.0
 
+/// Example activity of the run's best network on fresh trials with the true dynamics, for the report's look
+/// inside the networks (16 trials; 8 sequences of rule reversal), written before run.json. Only control runs
+/// and rule-reversal runs get one (the report shows those; a file is a few MB); `skiprnn activity` exports
+/// any other run.
+let private writeActivity (config: RunConfig) (state: TrainingState) (dir: string) =
+    let performances = state.Evaluations |> Seq.tryLast |> Option.map (fun e -> e.Performances) |> Option.defaultValue [| 0.0 |]
+    let best = performances |> Array.mapi (fun i p -> i, (if Double.IsNaN p then -1.0 else p)) |> Array.maxBy snd |> fst
+    let trials = if config.Task = "rulereversal" then 8 else 16
+    let activity = SkipRnn.Analysis.ActivityExport.record config state.Parameters best trials (config.Seed + 7UL) SkipRnn.Model.Euler None
+    SkipRnn.Analysis.ActivityExport.write (JobFolder.activityFile dir) activity
+
 let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
     let config = job.Config
     let arch = RunConfig.architecture config task
@@ -46,6 +57,7 @@ let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int 
         RunDirectory.saveCheckpoint dir state
         Stopped
     | _ ->
+        if config.Method = Control || config.Task = "rulereversal" then writeActivity config state dir
         RunDirectory.writeFinished dir state
         Finished
 

@@ -15,12 +15,12 @@ module AppendixE =
                 let rs = runs |> List.filter (fun r -> r.PaperTask = t) |> List.sortBy (fun r -> r.Theta)
                 Chart.Column(keysValues = (rs |> List.map (fun r -> label r, value r)), Name = t) ]
         let diverged =
-            Chart.combine (perTask (fun r -> float r.Diverged / float (max 1 r.Networks)))
+            Values.combine (perTask (fun r -> float r.Diverged / float (max 1 r.Networks)))
             |> Chart.withYAxisStyle ("fraction of networks diverged", MinMax = (0.0, 1.05))
             |> Chart.withXAxisStyle ("CD with θ held (τ/dt = 20)")
             |> Values.styled 540 380
         let performance =
-            Chart.combine (perTask (fun r -> if System.Double.IsFinite r.Criterion then r.Criterion else 0.0))
+            Values.combine (perTask (fun r -> if System.Double.IsFinite r.Criterion then r.Criterion else 0.0))
             |> Chart.withYAxisStyle ("final performance, 10th–90th percentile mean", MinMax = (0.0, 1.05))
             |> Chart.withXAxisStyle ("CD with θ held (τ/dt = 20)")
             |> Values.styled 540 380

@@ -52,6 +52,10 @@ module Values =
         elif abs v >= 1000.0 then v.ToString("N0", invariant)
         else v.ToString("G3", invariant)
 
+    /// Chart.combine that also takes no charts (a section whose stage has not run yet).
+    let combine (charts: GenericChart seq) =
+        if Seq.isEmpty charts then Chart.Invisible() else Chart.combine charts
+
     let styled (width: int) (height: int) (chart: GenericChart) =
         chart
         |> Chart.withSize (width, height)

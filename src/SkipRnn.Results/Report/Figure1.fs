@@ -37,7 +37,7 @@ module Figure1 =
         let traces = [ for r in others -> trace r false ] @ [ for r in shown -> trace r true ]
         let maxStep = runs |> List.map (fun r -> r.MaxSteps) |> List.fold max 1
         let chart =
-            Chart.combine (traces |> List.map fst)
+            Values.combine (traces |> List.map fst)
             |> Chart.withXAxisStyle ("training steps")
             |> Chart.withYAxisStyle ("performance (10th–90th percentile mean)", MinMax = (0.0, 1.02))
             |> Chart.withShapes [ criterionLine maxStep ]
@@ -73,7 +73,7 @@ module Figure1 =
                         MarkerSymbol = StyleParam.MarkerSymbol.Diamond, MarkerColor = Color.fromHex "#000000")
         let top = (runs |> List.map (fun r -> float r.Steps)) @ (paper |> Map.toList |> List.map snd) |> List.fold max 10.0
         let chart =
-            Chart.combine [ bars false true; bars false false; bars true true; bars true false; paperTrace ]
+            Values.combine [ bars false true; bars false false; bars true true; bars true false; paperTrace ]
             |> Chart.withXAxisStyle ("task (paper names)", CategoryOrder = StyleParam.CategoryOrder.Array,
                                      CategoryArray = (runs |> List.map (fun r -> r.PaperTask)))
             // A log axis from 10 steps, so that short runs still show as bars (Plotly takes log ranges in decades).
@@ -86,7 +86,7 @@ module Figure1 =
                 Chart.Column(keysValues = (rs |> List.map (fun r -> r.PaperTask, r.Criterion)),
                              Name = (if long then "long-term memory" else "other tasks"),
                              MarkerColor = Color.fromHex (if long then "#9467bd" else "#17becf"))
-            Chart.combine [ column false; column true ]
+            Values.combine [ column false; column true ]
             |> Chart.withXAxisStyle ("task (paper names)", CategoryOrder = StyleParam.CategoryOrder.Array,
                                      CategoryArray = (runs |> List.map (fun r -> r.PaperTask)))
             |> Chart.withYAxisStyle ("performance at the end of the run", MinMax = (0.0, 1.02))

@@ -57,7 +57,7 @@ module Figure3 =
                         Chart.Point(x = (lost |> List.map (fun (t, _, _) -> t)), y = (lost |> List.map (fun _ -> top)),
                                     Name = Values.methodLabel m + ": diverged (no finite trajectory)",
                                     MarkerSymbol = StyleParam.MarkerSymbol.X, MarkerColor = Values.methodColor m) ]
-        Chart.combine lines
+        Values.combine lines
         |> Chart.withXAxisStyle ("θ (steps of 5 ms; τ/dt = 20)", MinMax = (0.0, maxTheta + 2.0))
         |> Chart.withYAxisStyle (yTitle, ?AxisType = (if log then Some StyleParam.AxisType.Log else None))
         |> Chart.withShapes [ shading maxTheta ]

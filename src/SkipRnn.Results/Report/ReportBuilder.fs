@@ -16,7 +16,10 @@ module ReportBuilder =
           Figure3.performance store profile
           AppendixE.build store profile
           GridFigure.build store profile
-          Table1.paperTable2 store ]
+          Table2.build store profile
+          Activity.ruleSwitch store profile
+          Activity.examples store profile
+          Activity.trajectories store profile ]
 
     /// Writes index.html into `folder` and returns the figures it holds.
     let write (store: ResultStore) (profile: string) (folder: string) =

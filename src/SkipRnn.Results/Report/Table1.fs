@@ -105,25 +105,3 @@ module Table1 =
           Points = runs.Length }
 
     /// Table 2 of the paper (rule reversal), shown for reference: this pipeline does not run it.
-    let paperTable2 (store: ResultStore) =
-        let rows = store.Query("SELECT row_label, method, value, spread, best FROM paper_values WHERE source = 'table2'")
-        let sb = StringBuilder()
-        let columns = rows |> List.map (fun r -> Values.string r[1]) |> List.distinct
-        sb.Append("<table class=\"table1\"><thead><tr><th>proportion of trained networks</th>") |> ignore
-        for c in columns do sb.Append(sprintf "<th>%s</th>" c) |> ignore
-        sb.Append("</tr></thead><tbody>") |> ignore
-        for label in rows |> List.map (fun r -> Values.string r[0]) |> List.distinct do
-            sb.Append(sprintf "<tr><td class=\"task\">%s</td>" (Values.html label)) |> ignore
-            for c in columns do
-                match rows |> List.tryFind (fun r -> Values.string r[0] = label && Values.string r[1] = c) with
-                | Some r -> sb.Append(sprintf "<td>%.2f (± %.2f)</td>" (Values.float r[2]) (Values.float r[3])) |> ignore
-                | None -> sb.Append("<td>–</td>") |> ignore
-            sb.Append("</tr>") |> ignore
-        sb.Append("</tbody></table>") |> ignore
-        { Id = "table-2-paper"
-          Title = "Table 2 (paper only) — rule reversal over 5 consecutive trials"
-          Caption = "The paper's proportion of 100 networks trained to more than 0.99 accuracy on the uncued rule-reversal task, without and with strategic skip connections between trial starts. Shown for reference: this pipeline does not run the rule-reversal task yet."
-          Scale = "Paper values, copied from the paper (experiments/paper/table2.csv)."
-          Charts = []
-          Html = sb.ToString()
-          Points = rows.Length }

@@ -57,6 +57,8 @@ type JobRecord =
       DivergedAt: int[]
       Evaluations: EvaluationRow list
       Dynamics: DynamicsMeasurement option
+      /// What the report shows of the trained networks' activity (training jobs that wrote activity.npz).
+      Activity: ActivitySummary option
       FinishedAt: DateTime }
 
     member r.Diverged = r.DivergedAt |> Array.filter (fun d -> d >= 0) |> Array.length
@@ -67,6 +69,9 @@ type JobRecord =
 module JobFolder =
 
     let dynamicsFile dir = Path.Combine(dir, "dynamics.json")
+
+    /// Example activity of the best trained network, written before run.json (see JobRunner).
+    let activityFile dir = Path.Combine(dir, "activity.npz")
 
     let isFinished (kind: JobKind) (dir: string) =
         match kind with
@@ -149,6 +154,9 @@ module JobFolder =
                          DivergedAt = readNumbers r["divergedAt"] |> Array.map (fun d -> if Double.IsNaN d then -1 else int d)
                          Evaluations = readEvaluations (RunDirectory.evaluationsFile dir)
                          Dynamics = None
+                         Activity =
+                            let path = activityFile dir
+                            if File.Exists path then Some(ActivitySummary.summarize (Npz.read path)) else None
                          FinishedAt = File.GetLastWriteTimeUtc(RunDirectory.recordFile dir) }
                 | DynamicsComparison ->
                     let path = dynamicsFile dir
@@ -160,5 +168,6 @@ module JobFolder =
                          DivergedAt = m.DivergedAt |> Array.map (fun d -> if d < 0 then -1 else d)
                          Evaluations = []
                          Dynamics = Some m
+                         Activity = None
                          FinishedAt = File.GetLastWriteTimeUtc path }
         with e -> Error(sprintf "cannot read the finished job in %s (%s)" dir e.Message)

@@ -124,7 +124,7 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                     [ "key", box r.Key; "kind", box r.Kind.Name; "task", box c.Task
                       "paper", box (task |> Option.map (fun t -> t.PaperName) |> Option.defaultValue c.Task)
                       "long", box (task |> Option.map (fun t -> t.LongTermMemory) |> Option.defaultValue false)
-                      "method", box c.Method.Name; "label", box c.Method.Label; "theta", theta; "beta0", beta0
+                      "method", box c.Method.Name; "label", box c.Label; "theta", theta; "beta0", beta0
                       "stepCount", box c.StepCount; "hold", box c.Hold; "networks", box c.Networks; "seed", box (int64 c.Seed)
                       "maxSteps", box c.MaxSteps; "anneal", box c.AnnealSteps; "trials", box c.Trials
                       "evalTrials", box c.EvaluationTrials; "evalEvery", box c.EvaluateEvery; "outcome", box r.Outcome
@@ -139,6 +139,11 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                         [ "key", box r.Key; "i", box e.Index; "step", box e.Step; "seconds", finiteOrNull e.TrainSeconds
                           "criterion", finiteOrNull e.Criterion; "mean", finiteOrNull e.MeanPerformance; "loss", finiteOrNull e.MeanLoss
                           "theta", finiteOrNull e.Theta; "beta", finiteOrNull e.Beta; "diverged", box e.Diverged ]
+                match r.Activity with
+                | Some a ->
+                    execute "INSERT INTO activity VALUES ($key, $example, $trajectories)"
+                        [ "key", box r.Key; "example", box a.ExampleJson; "trajectories", box a.TrajectoriesJson ]
+                | None -> ()
                 match r.Dynamics with
                 | None -> ()
                 | Some m ->

@@ -58,6 +58,10 @@ module Schema =
                 performance_difference DOUBLE,
                 alignment VARCHAR NOT NULL,
                 eval_trials INTEGER NOT NULL)"""
+          """CREATE TABLE IF NOT EXISTS activity (
+                job_key VARCHAR PRIMARY KEY,
+                example_json VARCHAR NOT NULL,
+                trajectories_json VARCHAR NOT NULL)"""
           """CREATE TABLE IF NOT EXISTS experiments (
                 profile VARCHAR NOT NULL,
                 experiment VARCHAR NOT NULL,

@@ -50,6 +50,10 @@ type RunConfig =
           StopAtCriterion = true }
 
     member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
+
+    /// The paper's label of the configuration: Control, CD10, DASC40, … and "+ strategic SC" when strategic
+    /// skip connections are added (Table 2).
+    member c.Label = c.Method.Label + (if c.StrategicRatio.IsSome then " + strategic SC" else "")
     member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps; Hold = c.Hold }
 
     /// A short name for folders and tables: task_method_θ_stepcount_β0_seed.
