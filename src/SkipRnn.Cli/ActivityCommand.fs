@@ -12,20 +12,10 @@ open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
 let run (args: ParseResults<ActivityArgs>) =
-    let dir = args.GetResult ActivityArgs.Weights
-    let configPath = RunDirectory.configFile dir
-    let weightsPath = RunDirectory.weightsFile dir
-    if not (File.Exists configPath) then fail "%s has no config.json: not a run folder" dir
-    if not (File.Exists weightsPath) then fail "%s has no weights.npz: the run has not finished" dir
-    let config =
-        match ConfigJson.parse (File.ReadAllText configPath) with
-        | Ok c -> c
-        | Error message -> fail "%s: %s" configPath message
+    let run = loadRun (args.GetResult ActivityArgs.Weights)
+    let config = run.Config
+    let parameters = run.Parameters
     let trainedOn = (Catalog.tryFind config.Task).Value
-    let arch = RunConfig.architecture config trainedOn
-    let parameters =
-        try RunDirectory.parametersOf arch (Npz.read weightsPath)
-        with e -> fail "%s: %s" weightsPath e.Message
     let task =
         match args.TryGetResult ActivityArgs.Task with
         | None -> trainedOn

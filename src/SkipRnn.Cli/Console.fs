@@ -44,6 +44,13 @@ type Progress(quiet: bool) =
     member _.Finish() =
         if not quiet && interactive && lastWidth > 0 then eprintfn ""
 
+/// A finished run's folder, or one line saying why it is not one.
+let loadRun (folder: string) =
+    try SkipRnn.Analysis.TrainedRun.Load folder
+    with
+    | :? ArgumentException as e -> fail "%s" (e.Message.Split(" (Parameter")[0])
+    | e -> fail "%s: %s" folder e.Message
+
 let duration (seconds: float) =
     if Double.IsNaN seconds || Double.IsInfinity seconds then "?"
     elif seconds < 90.0 then sprintf "%.0fs" seconds

@@ -14,22 +14,12 @@ open SkipRnn.Cli.Output
 
 let run (args: ParseResults<EvalArgs>) =
     let device = device (args.TryGetResult EvalArgs.Device)
-    let dir = args.GetResult EvalArgs.Weights
-    let configPath = RunDirectory.configFile dir
-    let weightsPath = RunDirectory.weightsFile dir
-    if not (File.Exists configPath) then fail "%s has no config.json: not a run folder" dir
-    if not (File.Exists weightsPath) then fail "%s has no weights.npz: the run has not finished (train it to the end first)" dir
-    let config =
-        match ConfigJson.parse (File.ReadAllText configPath) with
-        | Ok c -> c
-        | Error message -> fail "%s: %s" configPath message
-    let config = { config with EvaluationTrials = args.TryGetResult EvalArgs.Trials |> Option.defaultValue config.EvaluationTrials }
+    let run = loadRun (args.GetResult EvalArgs.Weights)
+    let config = { run.Config with EvaluationTrials = args.TryGetResult EvalArgs.Trials |> Option.defaultValue run.Config.EvaluationTrials }
     if config.EvaluationTrials < 1 then fail "the number of trials must be at least 1"
     let task = (Catalog.tryFind config.Task).Value
-    let arch = RunConfig.architecture config task
-    let parameters =
-        try RunDirectory.parametersOf arch (Npz.read weightsPath)
-        with e -> fail "%s: %s" weightsPath e.Message
+    let parameters = run.Parameters
+    let arch = parameters.Architecture
     let seed = args.TryGetResult EvalArgs.Seed |> Option.map uint64 |> Option.defaultValue (config.Seed + 1000UL)
     let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } (Rng.Create(seed, Streams.EvaluationTrials))
     let prepared = PreparedBatch.prepare arch batch

@@ -27,24 +27,14 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
             | Error message -> fail "configuration %s: %s" path message
     let c = fromFile
     let methodName = args.TryGetResult TrainArgs.Method |> Option.defaultValue c.Method.Name
-    let currentSkip, currentRatio =
-        match c.Method with
-        | Control -> 10.0, 0.5
-        | CD theta0 -> theta0, 0.5
-        | SCTT (theta, b) | DASC (theta, b) -> float theta, b
+    let currentSkip, currentRatio = Method.hyperparameters c.Method
     let skip = args.TryGetResult TrainArgs.Skip |> Option.defaultValue currentSkip
     let ratio = args.TryGetResult Init_Ratio |> Option.defaultValue currentRatio
-    let wholeSkip () =
-        if skip < 1.0 then fail "the skip length θ must be at least 1, got %g" skip
-        if skip <> Math.Floor skip then fail "the skip length θ of %s must be a whole number of steps, got %g" methodName skip
-        int skip
+    if skip < 1.0 then fail "the skip length θ must be at least 1, got %g" skip
     let method =
-        match methodName.Trim().ToLowerInvariant() with
-        | "control" -> Control
-        | "cd" -> CD skip
-        | "sctt" -> SCTT(wholeSkip (), ratio)
-        | "dasc" -> DASC(wholeSkip (), ratio)
-        | other -> fail "unknown method '%s' (choose control, cd, sctt or dasc)" other
+        match Method.tryCreate methodName skip ratio with
+        | Ok m -> m
+        | Error message -> fail "%s" message
     let activation =
         match args.TryGetResult TrainArgs.Activation with
         | None -> c.Activation

@@ -90,9 +90,10 @@ let deviceMathTests =
                 Expect.floatClose { absolute = 1e-7; relative = 1e-6 } (float (DeviceMath.tanh (y / 4.0f))) (tanh (float (y / 4.0f))) "tanh"
     ]
 
+// One after another: they share ILGPU's CPU accelerator, which runs each kernel on all cores itself.
 [<Tests>]
 let backendTests =
-    testList "GPU backend on ILGPU's CPU accelerator against the CPU engine" [
+    testSequenced <| testList "GPU backend on ILGPU's CPU accelerator against the CPU engine" [
         for (name, integrator, dt) in methods do
             testCase (sprintf "%s: states, readouts, losses and gradients" name) <| fun () ->
                 // N = 10, 2 networks, 3 trials, 60 steps: a burn-in of 10 and periods with a partial window.

@@ -99,16 +99,10 @@ module ConfigJson =
             let methodName = get o "method" text "control"
             let skip = get o "skip" number 10.0
             let initRatio = get o "initRatio" number 0.5
-            let intSkip () =
-                if skip <> Math.Floor skip then fail "'skip' must be a whole number of steps for %s, got %g" methodName skip
-                int skip
             let method =
-                match methodName.ToLowerInvariant() with
-                | "control" -> Control
-                | "cd" -> CD skip
-                | "sctt" -> SCTT(intSkip (), initRatio)
-                | "dasc" -> DASC(intSkip (), initRatio)
-                | other -> fail "unknown method '%s' (choose control, cd, sctt or dasc)" other
+                match Method.tryCreate methodName skip initRatio with
+                | Ok m -> m
+                | Error message -> fail "%s" message
             let activation =
                 let name = get o "activation" text "relu"
                 match Activation.TryParse name with

@@ -57,11 +57,7 @@ module RuleReversal =
                 if length < 1 then invalidArg "settings" (sprintf "period %s would last %d steps at dt = %g s" name length timing.Dt)
                 name, length)
         let burnIn = timing.Steps timing.BurnIn
-        let periods =
-            Array.append [| "burnin", burnIn |] lengths
-            |> Array.scan (fun (p: Period) (name, length) -> { Name = name; Start = p.Start + p.Length; Length = length })
-                { Name = ""; Start = 0; Length = 0 }
-            |> Array.tail
+        let periods = Period.layOut (Array.append [| "burnin", burnIn |] lengths)
         let period name = periods |> Array.find (fun p -> p.Name = name)
         let steps = (Array.last periods).Start + (Array.last periods).Length
         let n = settings.Trials

@@ -108,12 +108,7 @@ module StandardTasks =
         let lengths =
             (BurnInPeriod, timing.Steps timing.BurnIn)
             :: (nominalPeriods structure timing |> List.map (fun p -> fst p, steps p))
-        lengths
-        |> List.scan (fun (previous: Period) (name, length) ->
-            { Name = name; Start = previous.Start + previous.Length; Length = length })
-            { Name = ""; Start = 0; Length = 0 }
-        |> List.tail
-        |> Array.ofList
+        Period.layOut lengths
 
     // ---- Trial conditions, one function per task family. Each returns what the trial shows and asks.
 

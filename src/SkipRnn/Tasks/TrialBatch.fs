@@ -4,6 +4,16 @@ namespace SkipRnn.Tasks
 /// stimulus1, stimulus2, response. Start and length are in time steps of the batch's own dt.
 type Period = { Name: string; Start: int; Length: int }
 
+module Period =
+
+    /// Periods laid end to end from step 0, from their names and lengths in steps.
+    let layOut (lengths: (string * int) seq) =
+        lengths
+        |> Seq.scan (fun (previous: Period) (name, length) -> { Name = name; Start = previous.Start + previous.Length; Length = length })
+            { Name = ""; Start = 0; Length = 0 }
+        |> Seq.tail
+        |> Array.ofSeq
+
 /// A contiguous range of time steps.
 type Window =
     { Start: int; Length: int }

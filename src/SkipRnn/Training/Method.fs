@@ -28,6 +28,28 @@ type Method =
         | SCTT (theta, _) -> sprintf "SCTT%d" theta
         | DASC (theta, _) -> sprintf "DASC%d" theta
 
+module Method =
+
+    /// A method from its name (control, cd, sctt, dasc), skip length θ (θ0 for CD) and initial ratio β0, or one
+    /// sentence saying what is wrong. The ranges themselves are checked by RunConfig.validate.
+    let tryCreate (name: string) (skip: float) (initRatio: float) : Result<Method, string> =
+        let whole () =
+            if skip <> System.Math.Floor skip then Error(sprintf "the skip length θ of %s must be a whole number of steps, got %g" name skip)
+            else Ok(int skip)
+        match name.Trim().ToLowerInvariant() with
+        | "control" -> Ok Control
+        | "cd" -> Ok(CD skip)
+        | "sctt" -> whole () |> Result.map (fun theta -> SCTT(theta, initRatio))
+        | "dasc" -> whole () |> Result.map (fun theta -> DASC(theta, initRatio))
+        | other -> Error(sprintf "unknown method '%s' (choose control, cd, sctt or dasc)" other)
+
+    /// θ (θ0 for CD) and β0 of a method, with the command line's defaults (10 and 0.5) where it has none.
+    let hyperparameters (m: Method) =
+        match m with
+        | Control -> 10.0, 0.5
+        | CD theta0 -> theta0, 0.5
+        | SCTT (theta, b) | DASC (theta, b) -> float theta, b
+
 /// When each value of θ or β is used: `stepCount` annealing steps give s = stepCount + 1 stages that share
 /// the first `annealSteps` training steps equally; after them the base model trains on. With `Hold`, the
 /// initial θ0 or β0 is kept for all of the first `annealSteps` steps instead (paper Fig. 3 trains at constant

@@ -33,11 +33,19 @@ type DeviceArray<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) 
     member this.Clear(length: int64) = if length > 0L then DeviceArray<'T>.Zero(this.Slice(0L, length))
     static member Zero(view: ArrayView<'T>) = ArrayViewExtensions.MemSetToZero(view)
 
+    // Copies between a managed array and the device are made synchronous on both sides: kernels run
+    // asynchronously, so a download must wait for the kernels before it, and an upload must be complete before
+    // the caller may change (or the collector move) the array it came from.
     member this.Upload(source: 'T[], offset: int, count: int, at: int64) =
-        if count > 0 then this.Slice(at, int64 count).CopyFromCPU(&source.[offset], int64 count)
+        if count > 0 then
+            this.Slice(at, int64 count).CopyFromCPU(&source.[offset], int64 count)
+            accelerator.Synchronize()
     member this.Upload(source: 'T[]) = this.Upload(source, 0, source.Length, 0L)
     member this.Download(at: int64, target: 'T[], offset: int, count: int) =
-        if count > 0 then this.Slice(at, int64 count).CopyToCPU(&target.[offset], int64 count)
+        if count > 0 then
+            accelerator.Synchronize()
+            this.Slice(at, int64 count).CopyToCPU(&target.[offset], int64 count)
+            accelerator.Synchronize()
 
     interface IDisposable with
         member _.Dispose() = if not (isNull buffer) then buffer.Dispose()
