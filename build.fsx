@@ -5,6 +5,7 @@
 //   dotnet fsi build.fsx -t Table1                         one stage; it runs only what the results store lacks
 //   dotnet fsi build.fsx -t Report                         results/report/index.html from the store
 //   dotnet fsi build.fsx -t Test                           the test suite
+//   dotnet fsi build.fsx -t Reproduce --slurm --shards 64  on a SLURM cluster: one job array, merged, then the report
 //
 // Results go to results/ (or SKIPRNN_RESULTS): the store skiprnn.duckdb, one folder per run under runs/,
 // the report under report/, the tables as CSV under csv/. Stop with Ctrl-C at any time; the same command
@@ -13,6 +14,7 @@
 #r "nuget: Fake.Core.Target, 5.20.3"
 #r "nuget: Fake.DotNet.Cli, 5.20.3"
 #r "nuget: Fake.IO.FileSystem, 5.20.3"
+#load "scripts/Slurm.fsx"
 
 open System
 open System.IO
@@ -28,7 +30,8 @@ let rec private split (args: string list) (profile: string option) (rest: string
     | a :: tail -> split tail profile (rest @ [ a ])
     | [] -> profile, rest
 
-let private givenProfile, fakeArguments = split (fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray) None []
+let private givenProfile, buildArguments = split (fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray) None []
+let private slurm, fakeArguments = Slurm.parse buildArguments
 
 let profile =
     givenProfile
@@ -73,6 +76,17 @@ for target, experiment in stages do
         skiprnn [ "experiment"; "run"; experiment; "--profile"; profile; "--results"; results
                   "--pipeline"; stages |> List.map snd |> String.concat "," ])
 
+// With --slurm, Reproduce runs every stage's runs as one SLURM job array (shared runs once) instead of here.
+Target.create "Sweep" (fun _ ->
+    match slurm with
+    | None -> Trace.tracefn "Sweep runs with --slurm only"
+    | Some options ->
+        let name = "all-" + profile
+        skiprnn ([ "sweep"; "plan"; "all"; "--profile"; profile; "--out"; results ] @ options.PlanArguments)
+        let jobs = Slurm.submit ("skiprnn-" + name) (Path.Combine(results, "sweeps", name + ".sbatch"))
+        Slurm.wait jobs (Path.Combine(results, "runs"))
+        skiprnn [ "sweep"; "merge"; results; "--results"; results; "--fail-if-unfinished" ])
+
 Target.create "Report" (fun _ -> skiprnn [ "report"; "--profile"; profile; "--results"; results ])
 
 Target.create "Reproduce" (fun _ ->
@@ -81,7 +95,9 @@ Target.create "Reproduce" (fun _ ->
 "Build" ==> "Test"
 for target, _ in stages do
     "Build" ==> target |> ignore
-    target ==> "Reproduce" |> ignore
+    if slurm.IsNone then target ==> "Reproduce" |> ignore
+if slurm.IsSome then "Build" ==> "Sweep" ==> "Reproduce" |> ignore
+"Sweep" ?=> "Report"
 "Build" ==> "Report" ==> "Reproduce"
 // Stages run in the paper's order and before the report when several are asked for.
 "Figure1" ?=> "Table1" ?=> "Figure3" ?=> "AppendixE" ?=> "Grid" ?=> "Table2" ?=> "Report"

@@ -39,12 +39,12 @@ let private writeActivity (config: RunConfig) (state: TrainingState) (dir: strin
     let activity = SkipRnn.Analysis.ActivityExport.record config state.Parameters best trials (config.Seed + 7UL) SkipRnn.Model.Euler None
     SkipRnn.Analysis.ActivityExport.write (JobFolder.activityFile dir) activity
 
-let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) device (progress: int -> float -> unit) (cancel: CancellationToken) =
     let config = job.Config
     let arch = RunConfig.architecture config task
     let resumed =
         if File.Exists(RunDirectory.checkpointFile dir) then Some(RunDirectory.loadCheckpoint dir config arch) else None
-    use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed)
+    use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed, device = device)
     let mutable lastCheckpoint = Stopwatch.StartNew()
     let onEvaluation (e: Evaluation) =
         progress e.Step e.Criterion
@@ -61,8 +61,8 @@ let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int 
         RunDirectory.writeFinished dir state
         Finished
 
-let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
-    use trainer = new Trainer(job.Config, task, ?workers = workers)
+let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) device (progress: int -> float -> unit) (cancel: CancellationToken) =
+    use trainer = new Trainer(job.Config, task, ?workers = workers, device = device)
     while trainer.State.Step < job.Config.MaxSteps && not cancel.IsCancellationRequested do
         trainer.TrainStep() |> ignore
         if trainer.State.Step % 10 = 0 then progress trainer.State.Step nan
@@ -73,12 +73,16 @@ let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: in
         Files.writeAtomically (JobFolder.dynamicsFile dir) (JobFolder.dynamicsJson measurement)
         Finished
 
-/// Runs `job` in `dir` unless it has finished there already. `progress` sees (training step, criterion).
-let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+/// Runs `job` in `dir` on `device` unless it has finished there already. `progress` sees (training step, criterion).
+let runOn (device: SkipRnn.Engine.Gpu.Device) (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
     claim job dir
     if JobFolder.isFinished job.Kind dir then Finished
     else
         let task = (Catalog.tryFind job.Config.Task).Value
         match job.Kind with
-        | Training -> train job dir task workers progress cancel
-        | DynamicsComparison -> compare job dir task workers progress cancel
+        | Training -> train job dir task workers device progress cancel
+        | DynamicsComparison -> compare job dir task workers device progress cancel
+
+/// Runs `job` in `dir` on the CPU unless it has finished there already.
+let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+    runOn SkipRnn.Engine.Gpu.Cpu job dir workers progress cancel

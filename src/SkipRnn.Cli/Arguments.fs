@@ -4,6 +4,7 @@ module SkipRnn.Cli.Arguments
 
 open Argu
 open SkipRnn.Cli.ExperimentArguments
+open SkipRnn.Cli.SweepArguments
 
 let private deviceUsage = "cpu (default), cuda (an NVIDIA GPU, through ILGPU) or auto (cuda when a GPU is present, else cpu)."
 
@@ -161,6 +162,7 @@ type SkipRnnArgs =
     | [<CliPrefix(CliPrefix.None)>] Activity of ParseResults<ActivityArgs>
     | [<CliPrefix(CliPrefix.None)>] Experiment of ParseResults<ExperimentArgs>
     | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -172,3 +174,4 @@ type SkipRnnArgs =
             | Activity _ -> "run trials through a trained network and write everything to replay them (.npz)."
             | Experiment _ -> "list or run the paper's experiments into the results store."
             | Report _ -> "write the HTML report of the results store."
+            | Sweep _ -> "run an experiment on a SLURM cluster as a job array: plan, run one shard, merge."

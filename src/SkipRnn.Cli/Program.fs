@@ -24,6 +24,7 @@ let main argv =
         | Activity args -> ActivityCommand.run args
         | Experiment args -> ExperimentCommand.dispatch args
         | Report args -> ReportCommand.run args
+        | Sweep args -> SweepCommand.dispatch args
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
