@@ -32,6 +32,18 @@ let threefryTests =
                         let struct (ex, ey) = Threefry.block 9u 8u 7u (100u + uint32 (16 * g + lane))
                         Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
+        testCase "four interleaved 8-lane blocks (AVX2) give the scalar blocks" <| fun () ->
+            if Vector256.IsHardwareAccelerated then
+                let start = 0xfffffff0u   // lanes wrap around 2^32
+                let ctr = Vector256.Create(start) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u)
+                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block32 9u 8u 7u ctr
+                let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
+                for g in 0 .. 3 do
+                    let x, y = groups[g]
+                    for lane in 0 .. 7 do
+                        let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (8 * g + lane))
+                        Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
+
         testCase "16 lanes at once give the scalar blocks" <| fun () ->
             if Vector512.IsHardwareAccelerated then
                 let start = 0xfffffff8u   // lanes wrap around 2^32
@@ -45,6 +57,24 @@ let threefryTests =
 [<Tests>]
 let vectorMathTests =
     testList "vector math" [
+        testCase "8-lane log (AVX2) agrees with Math.Log" <| fun () ->
+            if Vector256.IsHardwareAccelerated then
+                let rng = Random(2)
+                for _ in 1 .. 2000 do
+                    let xs = Array.init 8 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
+                    let y = VectorMath.log8 (Vector256.Create<float32>(xs: float32[]))
+                    for i in 0 .. 7 do
+                        let e = Math.Log(float xs[i])
+                        Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
+        testCase "8-lane sin and cos of 2πt (AVX2) agree with Math over a turn" <| fun () ->
+            if Vector256.IsHardwareAccelerated then
+                for k in 0 .. 4095 / 8 do
+                    let ts = Array.init 8 (fun i -> float32 (k * 8 + i) / 4096.0f)
+                    let struct (s, c) = VectorMath.sinCosTurns8 (Vector256.Create<float32>(ts: float32[]))
+                    for i in 0 .. 7 do
+                        let a = 2.0 * Math.PI * float ts[i]
+                        Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
+                        Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
         testCase "log agrees with Math.Log over (2^-24, 1] and beyond" <| fun () ->
             if Vector512.IsHardwareAccelerated then
                 let rng = Random(1)
@@ -107,8 +137,18 @@ let normalTests =
             Expect.notEqual a (fill (NoiseKey.Create(1UL, 4UL, 1UL)) 0 0 50) "key"
     ]
 
+type private GemmKernel = int -> int -> int -> nativeptr<float32> -> int -> int -> nativeptr<float32> -> int -> nativeptr<float32> -> int -> bool -> unit
+
+/// Every kernel this processor can run (the dispatching one included), so that the AVX2 kernels are checked
+/// on AVX-512 machines too.
+let private gemmKernels : (string * GemmKernel) list =
+    [ "dispatch", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply m n k a ai ak b ldb c ldc acc)
+      "scalar", (fun m n k a ai ak b ldb c ldc acc -> Gemm.scalar m n k a ai ak b ldb c ldc acc)
+      if Vector512.IsHardwareAccelerated then "AVX-512", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply512 m n k a ai ak b ldb c ldc acc)
+      if Gemm.hasAvx2 then "AVX2", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply256 m n k a ai ak b ldb c ldc acc) ]
+
 /// C (+)= A·B with A read through strides, against a plain triple loop.
-let private gemmAgrees (m: int) (k: int) (vectors: int) (transposed: bool) (accumulate: bool) (seed: int) =
+let private gemmAgrees (kernel: GemmKernel) (m: int) (k: int) (vectors: int) (transposed: bool) (accumulate: bool) (seed: int) =
     let n = 16 * vectors
     let rng = Random(seed)
     let a = Array.init (m * k) (fun _ -> float32 (rng.NextDouble() - 0.5))
@@ -125,17 +165,18 @@ let private gemmAgrees (m: int) (k: int) (vectors: int) (transposed: bool) (accu
     use pb = fixed b
     let c = Array.copy c0
     use pc = fixed c
-    Gemm.multiply m n k pa ai ak pb n pc n accumulate
+    kernel m n k pa ai ak pb n pc n accumulate
     Array.forall2 (fun (x: float32) (e: float) -> abs (float x - e) <= 1e-4 * (1.0 + abs e)) c expected
 
 [<Tests>]
 let gemmTests =
     testList "matrix product" [
-        testCase "the model's shapes" <| fun () ->
-            for (m, k, v) in [ 20, 50, 4; 200, 50, 4; 50, 12000, 4; 20, 85, 2; 33, 1200, 4; 1, 1, 1; 7, 3, 5 ] do
-                for transposed in [ false; true ] do
-                    for acc in [ false; true ] do
-                        Expect.isTrue (gemmAgrees m k v transposed acc 1) (sprintf "m=%d k=%d n=%d transposed=%b accumulate=%b" m k (16 * v) transposed acc)
-        testProperty "any small shape" <| fun (PositiveInt m) (PositiveInt k) (PositiveInt v) (transposed: bool) (acc: bool) ->
-            gemmAgrees (1 + m % 11) (1 + k % 70) (1 + v % 6) transposed acc (m + 7 * k)
+        for name, kernel in gemmKernels do
+            testCase (sprintf "the model's shapes (%s)" name) <| fun () ->
+                for (m, k, v) in [ 20, 50, 4; 200, 50, 4; 50, 12000, 4; 20, 85, 2; 33, 1200, 4; 1, 1, 1; 7, 3, 5 ] do
+                    for transposed in [ false; true ] do
+                        for acc in [ false; true ] do
+                            Expect.isTrue (gemmAgrees kernel m k v transposed acc 1) (sprintf "m=%d k=%d n=%d transposed=%b accumulate=%b" m k (16 * v) transposed acc)
+            testProperty (sprintf "any small shape (%s)" name) <| fun (PositiveInt m) (PositiveInt k) (PositiveInt v) (transposed: bool) (acc: bool) ->
+                gemmAgrees kernel (1 + m % 11) (1 + k % 70) (1 + v % 6) transposed acc (m + 7 * k)
     ]

@@ -14,7 +14,7 @@ open SkipRnn.Model
 ///
 /// What the time loop keeps (trained steps only; the burn-in runs in two scratch slots):
 ///   states  [T+1, B, Np]  slot k = the state before trained step k (slot T = after the last step)
-///   fprime  [T, B, Np]    f'(p) of trained step k; the backward pass overwrites it with δ = ∂L/∂p
+///   fprime  [T, B, Np]    f'(p) of trained step k: one bit per unit for ReLU (f' is 0 or 1), floats otherwise
 /// The backward pass computes each state's readout, loss and the weight gradients step by step, so that
 /// everything it touches for a step is still in the first-level cache.
 [<Sealed>]
@@ -68,6 +68,7 @@ type CpuBackend(arch: Architecture) =
     let mutable eta: NativeBuffer = null
     let mutable xi: NativeBuffer = null
     let mutable delta: NativeBuffer = null
+    let mutable stepDelta: NativeBuffer = null
     let mutable adjoint: NativeBuffer = null
     let mutable carry: NativeBuffer = null
     let mutable gDelta: NativeBuffer = null
@@ -118,11 +119,12 @@ type CpuBackend(arch: Architecture) =
             let segments = max segments capSegments
             let isTraining = isTraining || capTraining
             for buf in [ states; burnStates; fprime; readout; currents; currentGrads; segmentInputs; pre; scratchFp
-                         eta; xi; delta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
+                         eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
             let row = b * np
             states <- new NativeBuffer((steps + 1) * row)
             burnStates <- new NativeBuffer(2 * row)
-            fprime <- if isTraining then new NativeBuffer(steps * row) else null
+            // ReLU keeps one bit per unit (16 units to a uint16, two words to a float slot).
+            fprime <- if not isTraining then null elif relu then new NativeBuffer(steps * row / 32 + 1) else new NativeBuffer(steps * row)
             readout <- new NativeBuffer(steps * b * op)
             currents <- new NativeBuffer(segments * row)
             currentGrads <- new NativeBuffer(segments * row)
@@ -132,6 +134,7 @@ type CpuBackend(arch: Architecture) =
             eta <- new NativeBuffer(row)
             xi <- new NativeBuffer(Normal.rowCapacity (b * n))
             delta <- new NativeBuffer(row)
+            stepDelta <- new NativeBuffer(row)
             adjoint <- new NativeBuffer(row)
             carry <- new NativeBuffer(row)
             gDelta <- new NativeBuffer(row)
@@ -153,6 +156,8 @@ type CpuBackend(arch: Architecture) =
             targetsOf <- Unchecked.defaultof<PreparedBatch>
 
     let rowSize () = trials * np
+    /// The active bits of trained step k (ReLU).
+    let activeOf (k: int) = NativePtr.add (NativePtr.ofNativeInt<uint16> (NativePtr.toNativeInt fprime.Ptr)) (k * rowSize () / 16)
     let stateBefore (t: int) =
         if t >= burnIn then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
         else NativePtr.add burnStates.Ptr ((t % 2) * rowSize ())
@@ -229,7 +234,7 @@ type CpuBackend(arch: Architecture) =
             let rOut = stateBefore (t + 1)
             let row = rowSize ()
             let h = NativePtr.add currents.Ptr (batch.SegmentOf[t] * row)
-            let fp = if training && t >= burnIn then NativePtr.add fprime.Ptr ((t - burnIn) * row) else NativePtr.nullPtr
+            let storing = training && t >= burnIn
             let gain = if noisy then batch.NoiseGain else 0.0f
             if not (isNull recordedStates) then
                 for b in 0 .. trials - 1 do
@@ -239,11 +244,12 @@ type CpuBackend(arch: Architecture) =
             if noisy then fillNoise (t + 1)
             Gemm.multiply trials np n rIn np 1 wt.Ptr np pre.Ptr np false
             if relu then
-                Pointwise.eulerRelu trials np n pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr fp
+                let active = if storing then activeOf (t - burnIn) else NativePtr.nullPtr
+                Pointwise.eulerRelu trials np n pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale alpha.Ptr rIn rOut delta.Ptr active
                     xi.Ptr batch.NoiseDecay gain unitMask.Ptr
             else
                 Pointwise.addInputs trials np pre.Ptr bias.Ptr h eta.Ptr batch.NoiseScale
-                let fpTarget = if NativePtr.isNullPtr fp then scratchFp.Ptr else fp
+                let fpTarget = if storing then NativePtr.add fprime.Ptr ((t - burnIn) * row) else scratchFp.Ptr
                 Pointwise.activation arch.Activation (span pre.Ptr row) (span fpTarget row)
                 Pointwise.eulerGeneral trials np n pre.Ptr alpha.Ptr rIn rOut delta.Ptr eta.Ptr xi.Ptr batch.NoiseDecay gain unitMask.Ptr
 
@@ -320,10 +326,10 @@ type CpuBackend(arch: Architecture) =
         member _.BackStep(t, anchored) =
             let row = rowSize ()
             let k = t - burnIn
-            let fpDelta = NativePtr.add fprime.Ptr (k * row)
             let segmentSum = NativePtr.add currentGrads.Ptr (batch.SegmentOf[t] * row)
             if anchored.Length = 0 then
-                Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr fpDelta carry.Ptr segmentSum
+                if relu then Pointwise.eulerBackwardRelu trials np adjoint.Ptr alpha.Ptr (activeOf k) stepDelta.Ptr carry.Ptr segmentSum
+                else Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr (NativePtr.add fprime.Ptr (k * row)) stepDelta.Ptr carry.Ptr segmentSum
             else
                 Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gDelta.Ptr
                 Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gId.Ptr
@@ -331,10 +337,15 @@ type CpuBackend(arch: Architecture) =
                     let ga = anchorGradOf s.Level
                     Pointwise.accumulate row ga gId.Ptr
                     if s.Kind = Aligned then Pointwise.combine row 1.0f gDelta.Ptr s.Theta ga gDelta.Ptr
-                Pointwise.eulerBackwardAnchored trials np gDelta.Ptr gId.Ptr alpha.Ptr fpDelta carry.Ptr segmentSum
+                let fp =
+                    if relu then
+                        Pointwise.expandActive row (activeOf k) scratchFp.Ptr
+                        scratchFp.Ptr
+                    else NativePtr.add fprime.Ptr (k * row)
+                Pointwise.eulerBackwardAnchored trials np gDelta.Ptr gId.Ptr alpha.Ptr fp stepDelta.Ptr carry.Ptr segmentSum
             // carry += δ·W  (to the state before step t through the recurrent product);  ∂Wᵀ += r δᵀ.
-            Gemm.multiply trials np n fpDelta np 1 w.Ptr np carry.Ptr np true
-            Gemm.multiply n np trials (NativePtr.add states.Ptr (k * row)) 1 np fpDelta np dWt.Ptr np true
+            Gemm.multiply trials np n stepDelta.Ptr np 1 w.Ptr np carry.Ptr np true
+            Gemm.multiply n np trials (NativePtr.add states.Ptr (k * row)) 1 np stepDelta.Ptr np dWt.Ptr np true
 
         member _.EndBackward(gradients) =
             let row = rowSize ()
@@ -436,4 +447,4 @@ type CpuBackend(arch: Architecture) =
         member _.Dispose() =
             for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dWinT; dWoutFull
                          states; burnStates; fprime; readout; targets; currents; currentGrads; segmentInputs; pre
-                         scratchFp; eta; xi; delta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
+                         scratchFp; eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf

@@ -8,12 +8,16 @@ open SkipRnn.Model
 
 #nowarn "9"
 
-/// Elementwise work of the leaky-RNN step on the CPU, on rows padded to a multiple of 16 floats. Every
-/// function has an AVX-512 path and a plain scalar one for other processors.
+/// Elementwise work of the leaky-RNN step on the CPU, on rows padded to a multiple of 16 floats. The hot
+/// functions have an AVX-512 path, an AVX2 path (16 floats as two 8-lane halves) and a plain scalar one for
+/// other processors.
 module internal Pointwise =
 
     let inline private vload (p: nativeptr<float32>) (i: int) = Vector512.Load(NativePtr.add p i)
     let inline private vstore (v: Vector512<float32>) (p: nativeptr<float32>) (i: int) = Vector512.Store(v, NativePtr.add p i)
+    let inline private hload (p: nativeptr<float32>) (i: int) = Vector256.Load(NativePtr.add p i)
+    let inline private hstore (v: Vector256<float32>) (p: nativeptr<float32>) (i: int) = Vector256.Store(v, NativePtr.add p i)
+    let private avx2 = Vector256.IsHardwareAccelerated
 
     /// f and f' in place: pre ← f(pre), fprime ← f'(pre), for tanh and softplus (ReLU is fused into
     /// `eulerRelu`).
@@ -34,19 +38,19 @@ module internal Pointwise =
                 pre[i] <- max x 0.0f + MathF.Log(1.0f + MathF.Exp(-abs x))
 
     /// The ReLU Euler step with the noise update, fused, over B rows of `width`:
-    ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ;  fp = [p > 0] (if fp ≠ null)
+    ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ
+    ///   active: one bit per unit, [p > 0] = f'(p), 16 units to a word (if active ≠ null)
     ///   η ← (decay·η + gain·ξ) ⊙ mask   (ξ unpadded, [B, units]; skipped when gain = 0)
     let eulerRelu (rows: int) (width: int) (units: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
                   (h: nativeptr<float32>) (eta: nativeptr<float32>) (sigma: float32) (alpha: nativeptr<float32>)
-                  (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (fp: nativeptr<float32>)
+                  (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (active: nativeptr<uint16>)
                   (xi: nativeptr<float32>) (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
-        let storeFp = not (NativePtr.isNullPtr fp)
+        let storeFp = not (NativePtr.isNullPtr active)
         let noisy = gain <> 0.0f
         if Vector512.IsHardwareAccelerated then
             let s = Vector512.Create sigma
             let dv = Vector512.Create decay
             let gv = Vector512.Create gain
-            let one = Vector512<float32>.One
             let zero = Vector512<float32>.Zero
             for b in 0 .. rows - 1 do
                 let o = b * width
@@ -56,7 +60,7 @@ module internal Pointwise =
                     let e = vload eta i
                     let p = vload pre i + vload bias j + vload h i + s * e
                     let f = Vector512.Max(p, zero)
-                    if storeFp then vstore (Vector512.ConditionalSelect(Vector512.GreaterThan(p, zero), one, zero)) fp i
+                    if storeFp then NativePtr.set active (i / 16) (uint16 (Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(p, zero))))
                     let r = vload rIn i
                     let step = vload alpha j * (f - r)
                     vstore step delta i
@@ -66,6 +70,32 @@ module internal Pointwise =
                         let x = Vector512.Load(NativePtr.add xi (b * units + j))
                         vstore ((dv * e + gv * x) * vload mask j) eta i
                     j <- j + 16
+        elif avx2 then
+            let s = Vector256.Create sigma
+            let dv = Vector256.Create decay
+            let gv = Vector256.Create gain
+            let zero = Vector256<float32>.Zero
+            for b in 0 .. rows - 1 do
+                let o = b * width
+                let mutable j = 0
+                while j < width do
+                    let i = o + j
+                    let e = hload eta i
+                    let p = hload pre i + hload bias j + hload h i + s * e
+                    let f = Vector256.Max(p, zero)
+                    if storeFp then
+                        let bits = Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(p, zero))
+                        // Units i..i+7 are the low byte of their word when i is a multiple of 16, the high byte otherwise.
+                        let word = NativePtr.get active (i / 16)
+                        NativePtr.set active (i / 16) (if i % 16 = 0 then uint16 bits else word ||| uint16 (bits <<< 8))
+                    let r = hload rIn i
+                    let step = hload alpha j * (f - r)
+                    hstore step delta i
+                    hstore (r + step) rOut i
+                    if noisy then
+                        let x = Vector256.Load(NativePtr.add xi (b * units + j))
+                        hstore ((dv * e + gv * x) * hload mask j) eta i
+                    j <- j + 8
         else
             for b in 0 .. rows - 1 do
                 let o = b * width
@@ -73,7 +103,10 @@ module internal Pointwise =
                     let i = o + j
                     let e = NativePtr.get eta i
                     let p = NativePtr.get pre i + NativePtr.get bias j + NativePtr.get h i + sigma * e
-                    if storeFp then NativePtr.set fp i (if p > 0.0f then 1.0f else 0.0f)
+                    if storeFp then
+                        let word = NativePtr.get active (i / 16)
+                        let bit = uint16 (1 <<< (i % 16))
+                        NativePtr.set active (i / 16) (if p > 0.0f then word ||| bit else word &&& ~~~bit)
                     let r = NativePtr.get rIn i
                     let step = NativePtr.get alpha j * (max p 0.0f - r)
                     NativePtr.set delta i step
@@ -125,6 +158,13 @@ module internal Pointwise =
             while i < count do
                 vstore (av * vload x i + bv * vload y i) dst i
                 i <- i + 16
+        elif avx2 then
+            let av = Vector256.Create a
+            let bv = Vector256.Create b
+            let mutable i = 0
+            while i < count do
+                hstore (av * hload x i + bv * hload y i) dst i
+                i <- i + 8
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (a * NativePtr.get x i + b * NativePtr.get y i)
@@ -136,6 +176,11 @@ module internal Pointwise =
             while i < count do
                 vstore (vload dst i + vload x i) dst i
                 i <- i + 16
+        elif avx2 then
+            let mutable i = 0
+            while i < count do
+                hstore (hload dst i + hload x i) dst i
+                i <- i + 8
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (NativePtr.get dst i + NativePtr.get x i)
@@ -161,6 +206,23 @@ module internal Pointwise =
                 i <- i + 16
             absSum <- absSum + float (Vector512.Sum sum)
             for k in 0 .. 15 do peak <- max peak (top.GetElement k)
+        elif avx2 then
+            let cv = Vector256.Create c
+            let zero = Vector256<float32>.Zero
+            let mutable sum = zero
+            let mutable top = zero
+            let mutable i = 0
+            while i < count do
+                let v = hload r i
+                let sign = Vector256.ConditionalSelect(Vector256.GreaterThan(v, zero), cv, zero)
+                           - Vector256.ConditionalSelect(Vector256.LessThan(v, zero), cv, zero)
+                hstore (hload carry i + sign) adjoint i
+                let a = Vector256.Abs v
+                sum <- sum + a
+                top <- Vector256.Max(top, a)
+                i <- i + 8
+            absSum <- absSum + float (Vector256.Sum sum)
+            for k in 0 .. 7 do peak <- max peak (top.GetElement k)
         else
             for i in 0 .. count - 1 do
                 let v = NativePtr.get r i
@@ -169,10 +231,22 @@ module internal Pointwise =
                 absSum <- absSum + float (abs v)
                 peak <- max peak (abs v)
 
-    /// The backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f' (over f'), carry = g ⊙ (1 − α),
-    /// and δ summed into its input segment's accumulator.
-    let eulerBackward (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
-                      (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
+    let private laneBits = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u)
+
+    /// f'(p) of 16 units as a float mask (all ones where the unit was active) from their word of bits.
+    let inline private activeLanes (word: uint16) =
+        Vector512.Equals(Vector512.Create(uint32 word) &&& laneBits, laneBits).AsSingle()
+
+    let private halfLaneBits = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u)
+
+    /// The same for 8 units from their byte of bits.
+    let inline private activeHalfLanes (bits: uint32) =
+        Vector256.Equals(Vector256.Create bits &&& halfLaneBits, halfLaneBits).AsSingle()
+
+    /// The ReLU backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f' (f' from the active bits),
+    /// carry = g ⊙ (1 − α), and δ summed into its input segment's accumulator.
+    let eulerBackwardRelu (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
+                          (active: nativeptr<uint16>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
         if Vector512.IsHardwareAccelerated then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
@@ -180,33 +254,66 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = vload g i
                     let a = vload alpha j
-                    let d = gv * a * vload fpDelta i
-                    vstore d fpDelta i
+                    let d = (gv * a) &&& activeLanes (NativePtr.get active (i / 16))
+                    vstore d delta i
                     vstore (gv - a * gv) carry i
                     vstore (vload segmentSum i + d) segmentSum i
                     j <- j + 16
+        elif avx2 then
+            for b in 0 .. rows - 1 do
+                let mutable j = 0
+                while j < width do
+                    let i = b * width + j
+                    let gv = hload g i
+                    let a = hload alpha j
+                    let bits = (uint32 (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 0xFFu
+                    let d = (gv * a) &&& activeHalfLanes bits
+                    hstore d delta i
+                    hstore (gv - a * gv) carry i
+                    hstore (hload segmentSum i + d) segmentSum i
+                    j <- j + 8
         else
             for b in 0 .. rows - 1 do
                 for j in 0 .. width - 1 do
                     let i = b * width + j
                     let gv = NativePtr.get g i
                     let a = NativePtr.get alpha j
-                    let d = gv * a * NativePtr.get fpDelta i
-                    NativePtr.set fpDelta i d
+                    let on = (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1
+                    let d = if on then gv * a else 0.0f
+                    NativePtr.set delta i d
                     NativePtr.set carry i (gv - a * gv)
                     NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
+    /// f' as floats from the active bits (for the rarer steps with anchors).
+    let expandActive (count: int) (active: nativeptr<uint16>) (fprime: nativeptr<float32>) =
+        for i in 0 .. count - 1 do
+            NativePtr.set fprime i (if (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1 then 1.0f else 0.0f)
+
+    /// The backward Euler step without anchors for any activation: δ = g ⊙ α ⊙ f', carry = g ⊙ (1 − α), and δ
+    /// summed into its input segment's accumulator.
+    let eulerBackward (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
+                      (fprime: nativeptr<float32>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
+        for b in 0 .. rows - 1 do
+            for j in 0 .. width - 1 do
+                let i = b * width + j
+                let gv = NativePtr.get g i
+                let a = NativePtr.get alpha j
+                let d = gv * a * NativePtr.get fprime i
+                NativePtr.set delta i d
+                NativePtr.set carry i (gv - a * gv)
+                NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
+
     /// The backward Euler step with anchors at this step: δ = gΔ ⊙ α ⊙ f', carry = gId − α ⊙ gΔ.
     let eulerBackwardAnchored (rows: int) (width: int) (gDelta: nativeptr<float32>) (gId: nativeptr<float32>)
-                              (alpha: nativeptr<float32>) (fpDelta: nativeptr<float32>) (carry: nativeptr<float32>)
-                              (segmentSum: nativeptr<float32>) =
+                              (alpha: nativeptr<float32>) (fprime: nativeptr<float32>) (delta: nativeptr<float32>)
+                              (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
         for b in 0 .. rows - 1 do
             for j in 0 .. width - 1 do
                 let i = b * width + j
                 let gd = NativePtr.get gDelta i
                 let a = NativePtr.get alpha j
-                let d = gd * a * NativePtr.get fpDelta i
-                NativePtr.set fpDelta i d
+                let d = gd * a * NativePtr.get fprime i
+                NativePtr.set delta i d
                 NativePtr.set carry i (NativePtr.get gId i - a * gd)
                 NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
@@ -228,6 +335,20 @@ module internal Pointwise =
                 vstore (twoW * d * y * (one - y)) z j
                 j <- j + 16
             loss <- w * Vector512.Sum acc
+        elif avx2 then
+            let one = Vector256<float32>.One
+            let twoW = Vector256.Create(2.0f * w)
+            let mutable acc = Vector256<float32>.Zero
+            let mutable j = 0
+            while j < width do
+                let y = one / (one + Vector256.Exp(-(hload z j)))
+                let lane = Vector256.Create(float32 j) + Vector256.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f)
+                let real = Vector256.LessThan(lane, Vector256.Create(float32 outputs))
+                let d = Vector256.ConditionalSelect(real, y - Vector256.Load(NativePtr.add target j), Vector256<float32>.Zero)
+                acc <- acc + d * d
+                hstore (twoW * d * y * (one - y)) z j
+                j <- j + 8
+            loss <- w * Vector256.Sum acc
         else
             for j in 0 .. width - 1 do
                 if j < outputs then

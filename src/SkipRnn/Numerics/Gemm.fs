@@ -12,7 +12,9 @@ open Microsoft.FSharp.NativeInterop
 ///
 /// B and C are row-major with row strides ldb and ldc; A is addressed through two strides, so the same
 /// kernel reads A or its transpose. n must be a multiple of 16 (buffers are padded to it). The AVX-512
-/// path keeps a 4 × 64 block of C in 16 registers and streams k; the fallback is plain scalar code.
+/// path keeps a 4 × 64 block of C in 16 registers and streams k; the AVX2 path a 4 × 16 block in 8 (AVX2
+/// has 16 registers, and 8 independent sums cover the latency of its two FMA units); other processors get
+/// plain scalar code.
 module Gemm =
 
     let inline private bcast (p: nativeptr<float32>) = Vector512.Create(NativePtr.read p)
@@ -195,7 +197,122 @@ module Gemm =
             pb <- NativePtr.add pb ldb
         Vector512.Store(r, c)
 
-    let private scalar (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+    let inline private load256 (p: nativeptr<float32>) (o: int) = Vector256.Load(NativePtr.add p o)
+    let inline private fma256 (a: Vector256<float32>) (b: Vector256<float32>) (c: Vector256<float32>) =
+        Vector256.FusedMultiplyAdd(a, b, c)
+
+    /// AVX2: four rows, columns j0..j0+15.
+    let private block4x16 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                          (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector256<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let mutable r00 = if acc then load256 c 0 else z
+        let mutable r01 = if acc then load256 c 8 else z
+        let mutable r10 = if acc then load256 c1 0 else z
+        let mutable r11 = if acc then load256 c1 8 else z
+        let mutable r20 = if acc then load256 c2 0 else z
+        let mutable r21 = if acc then load256 c2 8 else z
+        let mutable r30 = if acc then load256 c3 0 else z
+        let mutable r31 = if acc then load256 c3 8 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load256 pb 0
+            let b1 = load256 pb 8
+            let a0 = Vector256.Create(NativePtr.read pa)
+            r00 <- fma256 a0 b0 r00; r01 <- fma256 a0 b1 r01
+            let a1 = Vector256.Create(NativePtr.get pa ai)
+            r10 <- fma256 a1 b0 r10; r11 <- fma256 a1 b1 r11
+            let a2 = Vector256.Create(NativePtr.get pa (2 * ai))
+            r20 <- fma256 a2 b0 r20; r21 <- fma256 a2 b1 r21
+            let a3 = Vector256.Create(NativePtr.get pa (3 * ai))
+            r30 <- fma256 a3 b0 r30; r31 <- fma256 a3 b1 r31
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector256.Store(r00, c); Vector256.Store(r01, NativePtr.add c 8)
+        Vector256.Store(r10, c1); Vector256.Store(r11, NativePtr.add c1 8)
+        Vector256.Store(r20, c2); Vector256.Store(r21, NativePtr.add c2 8)
+        Vector256.Store(r30, c3); Vector256.Store(r31, NativePtr.add c3 8)
+
+    /// AVX2: one row, columns j0..j0+15 (two pairs of sums over even and odd k, to halve the dependency chain).
+    let private block1x16 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                          (c: nativeptr<float32>) (acc: bool) =
+        let z = Vector256<float32>.Zero
+        let mutable r0 = if acc then load256 c 0 else z
+        let mutable r1 = if acc then load256 c 8 else z
+        let mutable s0 = z
+        let mutable s1 = z
+        let mutable pa = a
+        let mutable pb = b
+        let mutable kk = 0
+        while kk + 2 <= k do
+            let a0 = Vector256.Create(NativePtr.read pa)
+            r0 <- fma256 a0 (load256 pb 0) r0; r1 <- fma256 a0 (load256 pb 8) r1
+            let a1 = Vector256.Create(NativePtr.get pa ak)
+            let pb1 = NativePtr.add pb ldb
+            s0 <- fma256 a1 (load256 pb1 0) s0; s1 <- fma256 a1 (load256 pb1 8) s1
+            pa <- NativePtr.add pa (2 * ak)
+            pb <- NativePtr.add pb (2 * ldb)
+            kk <- kk + 2
+        if kk < k then
+            let a0 = Vector256.Create(NativePtr.read pa)
+            r0 <- fma256 a0 (load256 pb 0) r0; r1 <- fma256 a0 (load256 pb 8) r1
+        Vector256.Store(r0 + s0, c); Vector256.Store(r1 + s1, NativePtr.add c 8)
+
+    /// C (+)= A·B with the AVX-512 kernels (the processor must have them).
+    let multiply512 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+                    (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let wide = n / 64 * 64
+        let mutable i = 0
+        while i + 4 <= m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < wide do
+                block4x4 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                j <- j + 64
+            match (n - j) / 16 with
+            | 3 -> block4x3 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+            | 2 -> block4x2 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+            | 1 -> block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+            | _ -> ()
+            i <- i + 4
+        while i < m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < wide do
+                block1x4 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                j <- j + 64
+            while j < n do
+                block1x1 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                j <- j + 16
+            i <- i + 1
+
+    /// C (+)= A·B with the AVX2 kernels (the processor must have AVX2 and FMA).
+    let multiply256 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+                    (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let mutable i = 0
+        while i + 4 <= m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < n do
+                block4x16 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                j <- j + 16
+            i <- i + 4
+        while i < m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < n do
+                block1x16 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                j <- j + 16
+            i <- i + 1
+
+    let scalar (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                        (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (acc: bool) =
         for i in 0 .. m - 1 do
             let ci = NativePtr.add c (i * ldc)
@@ -208,36 +325,12 @@ module Gemm =
                     for j in 0 .. n - 1 do
                         NativePtr.set ci j (NativePtr.get ci j + aik * NativePtr.get bk j)
 
+    /// Whether this processor runs the AVX2 kernels (256-bit vectors with fused multiply-add).
+    let hasAvx2 = Vector256.IsHardwareAccelerated && X86.Fma.IsSupported
+
     /// C (+)= A·B as described above. `accumulate = false` overwrites C.
     let multiply (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                  (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
-        if Vector512.IsHardwareAccelerated then
-            let wide = n / 64 * 64
-            let mutable i = 0
-            while i + 4 <= m do
-                let ar = NativePtr.add a (i * ai)
-                let cr = NativePtr.add c (i * ldc)
-                let mutable j = 0
-                while j < wide do
-                    block4x4 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
-                    j <- j + 64
-                match (n - j) / 16 with
-                | 3 -> block4x3 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
-                | 2 -> block4x2 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
-                | 1 -> block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
-                | _ -> ()
-                i <- i + 4
-            while i < m do
-                let ar = NativePtr.add a (i * ai)
-                let cr = NativePtr.add c (i * ldc)
-                let mutable j = 0
-                while j < wide do
-                    block1x4 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
-                    j <- j + 64
-                while j < n do
-                    block1x1 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
-                    j <- j + 16
-                i <- i + 1
-        else
-            scalar m n k a ai ak b ldb c ldc accumulate
-
+        if Vector512.IsHardwareAccelerated then multiply512 m n k a ai ak b ldb c ldc accumulate
+        elif hasAvx2 then multiply256 m n k a ai ak b ldb c ldc accumulate
+        else scalar m n k a ai ak b ldb c ldc accumulate

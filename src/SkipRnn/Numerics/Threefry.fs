@@ -86,6 +86,38 @@ module Threefry =
             a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
         struct (a0, a1, b0, b1, c0, c1, d0, d1)
 
+    let inline private rotl8 (x: Vector256<uint32>) (r: int) =
+        Vector256.ShiftLeft(x, rotations[r]) ||| Vector256.ShiftRightLogical(x, 32 - rotations[r])
+
+    /// `block64` for AVX2: four interleaved 8-lane blocks (counters ctr1, ctr1 + 8, ctr1 + 16, ctr1 + 24).
+    let block32 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector256<uint32>) =
+        let k0 = Vector256.Create key0
+        let k1 = Vector256.Create key1
+        let k2 = Vector256.Create(Parity ^^^ key0 ^^^ key1)
+        let inline ks i = match i % 3 with 0 -> k0 | 1 -> k1 | _ -> k2
+        let eight = Vector256.Create 8u
+        let start = Vector256.Create(ctr0 + key0)
+        let mutable a0 = start
+        let mutable b0 = start
+        let mutable c0 = start
+        let mutable d0 = start
+        let mutable a1 = ctr1 + k1
+        let mutable b1 = a1 + eight
+        let mutable c1 = b1 + eight
+        let mutable d1 = c1 + eight
+        for g in 0 .. 4 do
+            let o = (g % 2) * 4
+            for r in o .. o + 3 do
+                a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+                a1 <- rotl8 a1 r; b1 <- rotl8 b1 r; c1 <- rotl8 c1 r; d1 <- rotl8 d1 r
+                a1 <- a1 ^^^ a0; b1 <- b1 ^^^ b0; c1 <- c1 ^^^ c0; d1 <- d1 ^^^ d0
+            let i = g + 1
+            let inject0 = ks i
+            let inject1 = ks (i + 1) + Vector256.Create(uint32 i)
+            a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+            a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+
 /// Where a stream of Gaussian noise lives: a key (from the seed, the purpose and the training step) and
 /// a stream id (the global index of the network).
 [<Struct>]
@@ -153,6 +185,34 @@ module Normal =
                 Vector512.Store(rc * sc, NativePtr.add dst (p + j + 32))
                 Vector512.Store(rd * sd, NativePtr.add dst (p + j + 48))
                 j <- j - 64
+        elif Vector256.IsHardwareAccelerated then
+            let lanes = Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u)
+            let scale = Vector256.Create scale24
+            let minusTwo = Vector256.Create(-2.0f)
+            let inline radius (a: Vector256<uint32>) =
+                let u1 = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(a, 8) + Vector256<uint32>.One) * scale
+                Vector256.Sqrt(minusTwo * VectorMath.log8 u1)
+            let inline phase (b: Vector256<uint32>) =
+                VectorMath.sinCosTurns8 (Vector256.ConvertToSingle(Vector256.ShiftRightLogical(b, 8)) * scale)
+            // As above, 32 pairs at a time.
+            let mutable j = ((p - 1) / 32) * 32
+            while j >= 0 do
+                let ctr = Vector256.Create(rowBase + uint32 j) + lanes
+                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block32 key.Key0 key.Key1 (uint32 stream) ctr
+                let ra, rb, rc, rd = radius a0, radius b0, radius c0, radius d0
+                let struct (sa, ca) = phase a1
+                let struct (sb, cb) = phase b1
+                let struct (sc, cc) = phase c1
+                let struct (sd, cd) = phase d1
+                Vector256.Store(ra * ca, NativePtr.add dst j)
+                Vector256.Store(rb * cb, NativePtr.add dst (j + 8))
+                Vector256.Store(rc * cc, NativePtr.add dst (j + 16))
+                Vector256.Store(rd * cd, NativePtr.add dst (j + 24))
+                Vector256.Store(ra * sa, NativePtr.add dst (p + j))
+                Vector256.Store(rb * sb, NativePtr.add dst (p + j + 8))
+                Vector256.Store(rc * sc, NativePtr.add dst (p + j + 16))
+                Vector256.Store(rd * sd, NativePtr.add dst (p + j + 24))
+                j <- j - 32
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (sample key stream row count i)

@@ -2,7 +2,7 @@ namespace SkipRnn.Numerics
 
 open System.Runtime.Intrinsics
 
-/// The two transcendental functions the Box–Muller transform needs, on 16 lanes, specialised to its
+/// The two transcendental functions the Box–Muller transform needs, on 16 lanes (and on 8 for AVX2), specialised to its
 /// arguments (the library's general-purpose versions handle every input and cost several times more).
 /// Both are accurate to a few units in the last place of float32 (tests compare them with the scalar
 /// library functions).
@@ -58,4 +58,52 @@ module VectorMath =
         let negateSin = Vector512.Equals(qi &&& two, two).AsSingle()
         let negateCos = Vector512.Equals((qi + Vector512<int>.One) &&& two, two).AsSingle()
         let signBit = Vector512.Create(-0.0f)
+        struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
+
+    let private mantissaMask8 = Vector256.Create 0x007FFFFFu
+    let private one8 = Vector256.Create 0x3F800000u
+
+    /// `log` on 8 lanes (AVX2).
+    let log8 (x: Vector256<float32>) =
+        let bits = x.AsUInt32()
+        let exponent = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(bits, 23).AsInt32() - Vector256.Create 127)
+        let mantissa = ((bits &&& mantissaMask8) ||| one8).AsSingle()
+        let big = Vector256.GreaterThan(mantissa, Vector256.Create 1.41421356f)
+        let m = Vector256.ConditionalSelect(big, mantissa * Vector256.Create 0.5f, mantissa)
+        let e = Vector256.ConditionalSelect(big, exponent + Vector256<float32>.One, exponent)
+        let f = m - Vector256<float32>.One
+        let z = f * f
+        let mutable p = Vector256.Create 7.0376836292E-2f
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create -1.1514610310E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create 1.1676998740E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create -1.2420140846E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create 1.4249322787E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create -1.6668057665E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create 2.0000714765E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create -2.4999993993E-1f)
+        p <- Vector256.FusedMultiplyAdd(p, f, Vector256.Create 3.3333331174E-1f)
+        let y = f * z * p + e * Vector256.Create -2.12194440E-4f - Vector256.Create 0.5f * z
+        f + y + e * Vector256.Create 0.693359375f
+
+    /// `sinCosTurns` on 8 lanes (AVX2).
+    let sinCosTurns8 (t: Vector256<float32>) =
+        let q = Vector256.Round(t * Vector256.Create 4.0f)
+        let x = (t - q * Vector256.Create 0.25f) * Vector256.Create 6.28318530718f
+        let z = x * x
+        let mutable s = Vector256.Create -1.9515295891E-4f
+        s <- Vector256.FusedMultiplyAdd(s, z, Vector256.Create 8.3321608736E-3f)
+        s <- Vector256.FusedMultiplyAdd(s, z, Vector256.Create -1.6666654611E-1f)
+        let sinX = Vector256.FusedMultiplyAdd(s * z, x, x)
+        let mutable c = Vector256.Create 2.443315711809948E-5f
+        c <- Vector256.FusedMultiplyAdd(c, z, Vector256.Create -1.388731625493765E-3f)
+        c <- Vector256.FusedMultiplyAdd(c, z, Vector256.Create 4.166664568298827E-2f)
+        let cosX = Vector256.FusedMultiplyAdd(c * z, z, Vector256<float32>.One - Vector256.Create 0.5f * z)
+        let qi = Vector256.ConvertToInt32 q
+        let swap = Vector256.Equals(qi &&& Vector256<int>.One, Vector256<int>.One).AsSingle()
+        let s1 = Vector256.ConditionalSelect(swap, cosX, sinX)
+        let c1 = Vector256.ConditionalSelect(swap, sinX, cosX)
+        let two = Vector256.Create 2
+        let negateSin = Vector256.Equals(qi &&& two, two).AsSingle()
+        let negateCos = Vector256.Equals((qi + Vector256<int>.One) &&& two, two).AsSingle()
+        let signBit = Vector256.Create(-0.0f)
         struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
