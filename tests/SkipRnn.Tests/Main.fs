@@ -1,6 +1,7 @@
 module SkipRnn.Tests.Main
 
 open System
+open System.IO
 open Expecto
 
 [<EntryPoint>]
@@ -11,4 +12,13 @@ let main argv =
           if Console.IsOutputRedirected then
               CLIArguments.Colours 0
               CLIArguments.No_Spinner ]
-    Tests.runTestsInAssemblyWithCLIArgs defaults argv
+    // Every test writes under one scratch folder (Path.GetTempPath() follows TMPDIR, and the CLI processes and
+    // SLURM jobs the tests start inherit it), removed at the end. The name stays short: the SLURM test puts
+    // munge's socket under it, and a socket path has at most 107 characters.
+    let scratch = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-tests-%d" Environment.ProcessId)
+    Directory.CreateDirectory scratch |> ignore
+    Environment.SetEnvironmentVariable("TMPDIR", scratch)
+    try Tests.runTestsInAssemblyWithCLIArgs defaults argv
+    finally
+        try Directory.Delete(scratch, true)
+        with e -> eprintfn "could not remove the tests' scratch folder %s: %s" scratch e.Message
