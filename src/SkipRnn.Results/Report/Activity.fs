@@ -90,6 +90,8 @@ module Activity =
         |> Chart.withTitle (sprintf "%s — %s, network %d, trial %d (performance %.2f)" r.Task r.Label (e["network"].GetValue<int>()) (e["trial"].GetValue<int>()) (e["performance"].GetValue<float>()))
         |> Chart.withXAxisStyle ("time (s)")
         |> Chart.withLegendStyle (Orientation = StyleParam.Orientation.Horizontal, Y = -0.15)
+        // Room for the input rows' labels ("ring 2, unit 31") beside the axis titles.
+        |> Chart.withMarginSize (Left = 150)
         |> Values.styled 1100 620
 
     let examples (store: ResultStore) (profile: string) =
