@@ -14,7 +14,7 @@ let main argv =
               CLIArguments.No_Spinner ]
     // Every test writes under one scratch folder (Path.GetTempPath() follows TMPDIR, and the CLI processes and
     // SLURM jobs the tests start inherit it), removed at the end. The name stays short: the SLURM test puts
-    // munge's socket under it, and a socket path has at most 107 characters.
+    // munge's and slurmd's sockets under it, and a socket path has at most 108 bytes.
     let scratch = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-tests-%d" Environment.ProcessId)
     Directory.CreateDirectory scratch |> ignore
     Environment.SetEnvironmentVariable("TMPDIR", scratch)

@@ -61,7 +61,9 @@ let slurmTests =
                 match scripts with
                 | Some s -> s
                 | None -> skip "tests/slurm/start-cluster.sh is not beside the test binary's checkout"
-            let root = temporaryFolder "slurm"
+            // A short name: slurmd puts Unix sockets under cluster/spool, and a socket path has at most 108 bytes.
+            let root = Path.Combine(Path.GetTempPath(), "slurm-" + Guid.NewGuid().ToString("N").Substring(0, 8))
+            Directory.CreateDirectory root |> ignore
             let cluster = Path.Combine(root, "cluster")
             let started = Stopwatch.StartNew()
             let code, _, err = shell None (TimeSpan.FromMinutes 7.0) "bash" [ Path.Combine(scripts, "start-cluster.sh"); cluster ]
