@@ -4,6 +4,7 @@ open System
 open System.Numerics.Tensors
 open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
+open SkipRnn.Numerics
 open SkipRnn.Model
 
 #nowarn "9"
@@ -17,7 +18,6 @@ module internal Pointwise =
     let inline private vstore (v: Vector512<float32>) (p: nativeptr<float32>) (i: int) = Vector512.Store(v, NativePtr.add p i)
     let inline private hload (p: nativeptr<float32>) (i: int) = Vector256.Load(NativePtr.add p i)
     let inline private hstore (v: Vector256<float32>) (p: nativeptr<float32>) (i: int) = Vector256.Store(v, NativePtr.add p i)
-    let private avx2 = Vector256.IsHardwareAccelerated
 
     /// f and f' in place: pre ← f(pre), fprime ← f'(pre), for tanh and softplus (ReLU is fused into
     /// `eulerRelu`).
@@ -37,6 +37,9 @@ module internal Pointwise =
                 let x = pre[i]
                 pre[i] <- max x 0.0f + MathF.Log(1.0f + MathF.Exp(-abs x))
 
+    /// Whether unit i was active ([p > 0], ReLU's f') in a row of bits, 16 units to a word.
+    let inline private isActive (active: nativeptr<uint16>) (i: int) = (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1
+
     /// The ReLU Euler step with the noise update, fused, over B rows of `width`:
     ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ
     ///   active: one bit per unit, [p > 0] = f'(p), 16 units to a word (if active ≠ null)
@@ -47,7 +50,7 @@ module internal Pointwise =
                   (xi: nativeptr<float32>) (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
         let storeFp = not (NativePtr.isNullPtr active)
         let noisy = gain <> 0.0f
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let s = Vector512.Create sigma
             let dv = Vector512.Create decay
             let gv = Vector512.Create gain
@@ -70,7 +73,7 @@ module internal Pointwise =
                         let x = Vector512.Load(NativePtr.add xi (b * units + j))
                         vstore ((dv * e + gv * x) * vload mask j) eta i
                     j <- j + 16
-        elif avx2 then
+        elif Simd.hasAvx2 then
             let s = Vector256.Create sigma
             let dv = Vector256.Create decay
             let gv = Vector256.Create gain
@@ -151,14 +154,14 @@ module internal Pointwise =
 
     /// dst ← a·x + b·y over `count` floats (a multiple of 16).
     let combine (count: int) (a: float32) (x: nativeptr<float32>) (b: float32) (y: nativeptr<float32>) (dst: nativeptr<float32>) =
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let av = Vector512.Create a
             let bv = Vector512.Create b
             let mutable i = 0
             while i < count do
                 vstore (av * vload x i + bv * vload y i) dst i
                 i <- i + 16
-        elif avx2 then
+        elif Simd.hasAvx2 then
             let av = Vector256.Create a
             let bv = Vector256.Create b
             let mutable i = 0
@@ -171,12 +174,12 @@ module internal Pointwise =
 
     /// dst ← dst + x over `count` floats.
     let accumulate (count: int) (x: nativeptr<float32>) (dst: nativeptr<float32>) =
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let mutable i = 0
             while i < count do
                 vstore (vload dst i + vload x i) dst i
                 i <- i + 16
-        elif avx2 then
+        elif Simd.hasAvx2 then
             let mutable i = 0
             while i < count do
                 hstore (hload dst i + hload x i) dst i
@@ -189,7 +192,7 @@ module internal Pointwise =
     /// running Σ|r| and max |r| of the recorded states (for the activity regularizer and divergence).
     let stateAdjoint (count: int) (carry: nativeptr<float32>) (c: float32) (r: nativeptr<float32>)
                      (adjoint: nativeptr<float32>) (absSum: byref<float>) (peak: byref<float32>) =
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let cv = Vector512.Create c
             let zero = Vector512<float32>.Zero
             let mutable sum = zero
@@ -206,7 +209,7 @@ module internal Pointwise =
                 i <- i + 16
             absSum <- absSum + float (Vector512.Sum sum)
             for k in 0 .. 15 do peak <- max peak (top.GetElement k)
-        elif avx2 then
+        elif Simd.hasAvx2 then
             let cv = Vector256.Create c
             let zero = Vector256<float32>.Zero
             let mutable sum = zero
@@ -247,7 +250,7 @@ module internal Pointwise =
     /// carry = g ⊙ (1 − α), and δ summed into its input segment's accumulator.
     let eulerBackwardRelu (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
                           (active: nativeptr<uint16>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
                 while j < width do
@@ -259,7 +262,7 @@ module internal Pointwise =
                     vstore (gv - a * gv) carry i
                     vstore (vload segmentSum i + d) segmentSum i
                     j <- j + 16
-        elif avx2 then
+        elif Simd.hasAvx2 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
                 while j < width do
@@ -278,8 +281,7 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = NativePtr.get g i
                     let a = NativePtr.get alpha j
-                    let on = (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1
-                    let d = if on then gv * a else 0.0f
+                    let d = if isActive active i then gv * a else 0.0f
                     NativePtr.set delta i d
                     NativePtr.set carry i (gv - a * gv)
                     NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
@@ -287,21 +289,46 @@ module internal Pointwise =
     /// f' as floats from the active bits (for the rarer steps with anchors).
     let expandActive (count: int) (active: nativeptr<uint16>) (fprime: nativeptr<float32>) =
         for i in 0 .. count - 1 do
-            NativePtr.set fprime i (if (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1 then 1.0f else 0.0f)
+            NativePtr.set fprime i (if isActive active i then 1.0f else 0.0f)
 
-    /// The backward Euler step without anchors for any activation: δ = g ⊙ α ⊙ f', carry = g ⊙ (1 − α), and δ
+    /// The backward Euler step without anchors for tanh and softplus: δ = g ⊙ α ⊙ f', carry = g ⊙ (1 − α), and δ
     /// summed into its input segment's accumulator.
     let eulerBackward (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
                       (fprime: nativeptr<float32>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
-        for b in 0 .. rows - 1 do
-            for j in 0 .. width - 1 do
-                let i = b * width + j
-                let gv = NativePtr.get g i
-                let a = NativePtr.get alpha j
-                let d = gv * a * NativePtr.get fprime i
-                NativePtr.set delta i d
-                NativePtr.set carry i (gv - a * gv)
-                NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
+        if Simd.hasAvx512 then
+            for b in 0 .. rows - 1 do
+                let mutable j = 0
+                while j < width do
+                    let i = b * width + j
+                    let gv = vload g i
+                    let a = vload alpha j
+                    let d = gv * a * vload fprime i
+                    vstore d delta i
+                    vstore (gv - a * gv) carry i
+                    vstore (vload segmentSum i + d) segmentSum i
+                    j <- j + 16
+        elif Simd.hasAvx2 then
+            for b in 0 .. rows - 1 do
+                let mutable j = 0
+                while j < width do
+                    let i = b * width + j
+                    let gv = hload g i
+                    let a = hload alpha j
+                    let d = gv * a * hload fprime i
+                    hstore d delta i
+                    hstore (gv - a * gv) carry i
+                    hstore (hload segmentSum i + d) segmentSum i
+                    j <- j + 8
+        else
+            for b in 0 .. rows - 1 do
+                for j in 0 .. width - 1 do
+                    let i = b * width + j
+                    let gv = NativePtr.get g i
+                    let a = NativePtr.get alpha j
+                    let d = gv * a * NativePtr.get fprime i
+                    NativePtr.set delta i d
+                    NativePtr.set carry i (gv - a * gv)
+                    NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
     /// The backward Euler step with anchors at this step: δ = gΔ ⊙ α ⊙ f', carry = gId − α ⊙ gΔ.
     let eulerBackwardAnchored (rows: int) (width: int) (gDelta: nativeptr<float32>) (gId: nativeptr<float32>)
@@ -321,7 +348,7 @@ module internal Pointwise =
     /// the first `outputs` are real; returns w·Σ (y − target)². `target` must be readable for `width` floats.
     let sigmoidSquaredErrorRow (z: nativeptr<float32>) (target: nativeptr<float32>) (w: float32) (outputs: int) (width: int) =
         let mutable loss = 0.0f
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let one = Vector512<float32>.One
             let twoW = Vector512.Create(2.0f * w)
             let mutable acc = Vector512<float32>.Zero
@@ -335,7 +362,7 @@ module internal Pointwise =
                 vstore (twoW * d * y * (one - y)) z j
                 j <- j + 16
             loss <- w * Vector512.Sum acc
-        elif avx2 then
+        elif Simd.hasAvx2 then
             let one = Vector256<float32>.One
             let twoW = Vector256.Create(2.0f * w)
             let mutable acc = Vector256<float32>.Zero

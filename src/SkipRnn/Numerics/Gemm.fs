@@ -325,12 +325,9 @@ module Gemm =
                     for j in 0 .. n - 1 do
                         NativePtr.set ci j (NativePtr.get ci j + aik * NativePtr.get bk j)
 
-    /// Whether this processor runs the AVX2 kernels (256-bit vectors with fused multiply-add).
-    let hasAvx2 = Vector256.IsHardwareAccelerated && X86.Fma.IsSupported
-
     /// C (+)= A·B as described above. `accumulate = false` overwrites C.
     let multiply (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                  (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
-        if Vector512.IsHardwareAccelerated then multiply512 m n k a ai ak b ldb c ldc accumulate
-        elif hasAvx2 then multiply256 m n k a ai ak b ldb c ldc accumulate
+        if Simd.hasAvx512 then multiply512 m n k a ai ak b ldb c ldc accumulate
+        elif Simd.hasAvx2 then multiply256 m n k a ai ak b ldb c ldc accumulate
         else scalar m n k a ai ak b ldb c ldc accumulate

@@ -155,7 +155,7 @@ module Normal =
     let fillRow (key: NoiseKey) (stream: int) (row: int) (count: int) (dst: nativeptr<float32>) =
         let p = pairsPerRow count
         let rowBase = uint32 row * uint32 p
-        if Vector512.IsHardwareAccelerated then
+        if Simd.hasAvx512 then
             let lanes = Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
             let scale = Vector512.Create scale24
             let minusTwo = Vector512.Create(-2.0f)
@@ -185,7 +185,7 @@ module Normal =
                 Vector512.Store(rc * sc, NativePtr.add dst (p + j + 32))
                 Vector512.Store(rd * sd, NativePtr.add dst (p + j + 48))
                 j <- j - 64
-        elif Vector256.IsHardwareAccelerated then
+        elif Simd.hasAvx2 then
             let lanes = Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u)
             let scale = Vector256.Create scale24
             let minusTwo = Vector256.Create(-2.0f)

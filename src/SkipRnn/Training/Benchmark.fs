@@ -80,19 +80,13 @@ module Benchmark =
             i <- i + 1
         (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement 0
 
-    /// The widest vectors the processor runs natively: the peak is the peak of those (an emulated Vector512
-    /// would understate it, and flatter the engine).
-    let vectorWidth =
-        if Vector512.IsHardwareAccelerated then 512
-        elif Vector256.IsHardwareAccelerated && Runtime.Intrinsics.X86.Fma.IsSupported then 256
-        else 0
-
-    /// Single-precision FMA peak of all cores, in GFLOP/s: every core runs the FMA chains for about `seconds`.
+    /// Single-precision FMA peak of all cores, in GFLOP/s: every core runs the FMA chains for about `seconds`,
+    /// at the widest native width (an emulated Vector512 would understate the peak, and flatter the engine).
     let fmaPeak (seconds: float) =
         let cores = Environment.ProcessorCount
         let chunk = 1_000_000
         let chains, lanes =
-            match vectorWidth with
+            match Simd.width with
             | 512 -> fmaChains512, Vector512<float32>.Count
             | 256 -> fmaChains256, Vector256<float32>.Count
             | _ -> failwith "the FMA peak needs AVX2 with FMA or AVX-512; this processor has neither"
