@@ -1,4 +1,5 @@
-/// The GPU backend (ILGPU) against the CPU engine. The tests run the GPU kernels on ILGPU's CPU accelerator —
+/// The GPU backend (ILGPU) against the CPU engine. The tests run the GPU kernels on the CPU stand-in (ILGPU's CPU
+/// accelerator's memory, each kernel launch run in order on the calling thread) —
 /// the same kernels, the same Driver, the same noise counters — so they need no GPU; a last test compiles every
 /// kernel for CUDA (PTX for sm_90) without a GPU or a CUDA toolkit, as a machine with only the driver would.
 ///
@@ -90,10 +91,46 @@ let deviceMathTests =
                 Expect.floatClose { absolute = 1e-7; relative = 1e-6 } (float (DeviceMath.tanh (y / 4.0f))) (tanh (float (y / 4.0f))) "tanh"
     ]
 
-// One after another: they share ILGPU's CPU accelerator, which runs each kernel on all cores itself.
+// One after another, alone (Expecto runs sequenced tests after the parallel ones): they share ILGPU's CPU
+// accelerator, which runs each kernel on its own threads.
 [<Tests>]
 let backendTests =
     testSequenced <| testList "GPU backend on ILGPU's CPU accelerator against the CPU engine" [
+        testCase "the CPU stand-in launches each kernel on the calling thread, every index once, in order" <| fun () ->
+            // ILGPU's own CPU launcher hands every launch to its worker threads and waits for all of them at
+            // barriers; on a loaded machine that turned the tests into a near-deadlock (issue 12).
+            Expect.isTrue (simulator ()).Kernels.OnCallingThread "the stand-in's kernels"
+            let visits = ResizeArray<int * int>()
+            let launch =
+                KernelLaunch.onCallingThread (Action<ILGPU.Index1D, int>(fun i offset -> visits.Add((i.X + offset, Environment.CurrentManagedThreadId))))
+            launch.Invoke(ILGPU.Index1D 5, 10)
+            launch.Invoke(ILGPU.Index1D 0, 20)
+            Expect.sequenceEqual (visits |> Seq.map fst) [ 10 .. 14 ] "indices 0 to 4, in order, and an empty extent runs nothing"
+            Expect.all visits (fun (_, thread) -> thread = Environment.CurrentManagedThreadId) "on the calling thread"
+
+        testCase "copies to and from managed arrays survive the collector moving them" <| fun () ->
+            // ILGPU copies through the raw address of the array's first element; unpinned, a collection during
+            // the copy moved the array and the copy went to (or came from) its old place.
+            let n = 20000
+            use d = new DeviceArray<float32>((simulator ()).Accelerator)
+            d.Ensure(int64 n)
+            use stop = new Threading.CancellationTokenSource()
+            let collector =
+                Threading.Tasks.Task.Run(fun () ->
+                    while not stop.IsCancellationRequested do
+                        GC.Collect(0, GCCollectionMode.Forced, true, true)
+                        Threading.Thread.Sleep 1)
+            try
+                for k in 1 .. 1000 do
+                    d.Upload(Array.init n (fun i -> float32 (i + k)))
+                    let back = Array.zeroCreate<float32> n
+                    d.Download(0L, back, 0, n)
+                    for i in 0 .. n - 1 do
+                        if back[i] <> float32 (i + k) then failtestf "round %d: element %d came back as %g, not %d" k i back[i] (i + k)
+            finally
+                stop.Cancel()
+                collector.Wait()
+
         for (name, integrator, dt) in methods do
             testCase (sprintf "%s: states, readouts, losses and gradients" name) <| fun () ->
                 // N = 10, 2 networks, 3 trials, 60 steps: a burn-in of 10 and periods with a partial window.

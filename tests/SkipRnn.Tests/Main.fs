@@ -18,7 +18,8 @@ let main argv =
     let scratch = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-tests-%d" Environment.ProcessId)
     Directory.CreateDirectory scratch |> ignore
     Environment.SetEnvironmentVariable("TMPDIR", scratch)
-    try Tests.runTestsInAssemblyWithCLIArgs defaults argv
+    let suite = Impl.testFromThisAssembly () |> Option.defaultValue (TestList([], Normal))
+    try Tests.runTestsWithCLIArgs defaults argv (TestGuard.everyTest suite)
     finally
         try Directory.Delete(scratch, true)
         with e -> eprintfn "could not remove the tests' scratch folder %s: %s" scratch e.Message

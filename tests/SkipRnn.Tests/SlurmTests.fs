@@ -53,9 +53,10 @@ let private skip (reason: string) : 'a =
     eprintfn "real SLURM: skipped: %s" reason
     skiptest reason
 
+// Its own waits (cluster start, array, requeue, preemption) add up to 20 minutes at most.
 [<Tests>]
 let slurmTests =
-    testList "real SLURM" [
+    TestGuard.within (TimeSpan.FromMinutes 25.0) <| testList "real SLURM" [
         testCase "a tiny experiment as a 3-task job array, merged once; a task near its time limit or preempted requeues and resumes" <| fun () ->
             let scripts =
                 match scripts with

@@ -4,6 +4,8 @@ open System
 open ILGPU
 open ILGPU.Runtime
 
+#nowarn "9"
+
 /// A device buffer that grows to the largest size asked of it (never inside the time loop) and hands out
 /// views of its parts.
 [<Sealed; AllowNullLiteral>]
@@ -35,15 +37,20 @@ type DeviceArray<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) 
 
     // Copies between a managed array and the device are made synchronous on both sides: kernels run
     // asynchronously, so a download must wait for the kernels before it, and an upload must be complete before
-    // the caller may change (or the collector move) the array it came from.
+    // the caller may change the array it came from. The array is pinned for the copy: ILGPU copies from or to
+    // the raw address of its first element (its documentation asks for "the pinned CPU buffer"), in native code
+    // during which the collector may run on another thread and move an unpinned array. Unpinned, a download
+    // now and then landed in the array's old place and left zeros in the new one.
     member this.Upload(source: 'T[], offset: int, count: int, at: int64) =
         if count > 0 then
+            use _ = fixed source
             this.Slice(at, int64 count).CopyFromCPU(&source.[offset], int64 count)
             accelerator.Synchronize()
     member this.Upload(source: 'T[]) = this.Upload(source, 0, source.Length, 0L)
     member this.Download(at: int64, target: 'T[], offset: int, count: int) =
         if count > 0 then
             accelerator.Synchronize()
+            use _ = fixed target
             this.Slice(at, int64 count).CopyToCPU(&target.[offset], int64 count)
             accelerator.Synchronize()
 

@@ -2,6 +2,7 @@ namespace SkipRnn.Engine.Gpu
 
 open System
 open System.IO
+open System.Linq.Expressions
 open System.Reflection
 open System.Runtime.InteropServices
 open ILGPU
@@ -27,59 +28,104 @@ type Device =
 /// Asked for a CUDA GPU where there is none (a user error: one line, no stack trace).
 exception NoGpuFound of string
 
-/// The kernels of Kernels.fs, compiled for one accelerator.
-[<Sealed>]
-type LoadedKernels(a: Accelerator) =
-    member val EffectiveWeights =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.effectiveWeights)
-    member val BroadcastInputs =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.broadcastInputs)
-    member val InputCurrents =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape, int, int>(Kernels.inputCurrents)
-    member val InitialNoise =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, Shape, StepArgs>(Kernels.initialNoise)
-    member val EulerStep =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, Shape, StepArgs>(Kernels.eulerStep)
-    member val Combine =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, float32, float32>(Kernels.combine)
-    member val StateAdjoint =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float>,
-                                      ArrayView<int>, Shape, float32, int>(Kernels.stateAdjoint)
-    member val EulerBackward =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.eulerBackward)
-    member val BackProducts =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.backProducts)
-    member val FinishGradients =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, ArrayView<float32>, ArrayView<int>, Shape, int, int, float32>(Kernels.finishGradients)
-    member val WeightSums =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float>, Shape>(Kernels.weightSums)
-    member val Adam =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<float32>, int, float32, float32, float32>(Kernels.adam)
-    member val ScoreStep =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<int>,
-                                      ArrayView<float>, ArrayView<float>, ArrayView<float32>, ArrayView<int>, ArrayView<int>,
-                                      Shape, ScoreArgs>(Kernels.scoreStep)
-    member val Choose =
-        a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
-                                      ArrayView<int>, ArrayView<int>, Shape, int, int>(Kernels.choose)
+/// How a kernel launcher runs its kernel.
+module KernelLaunch =
+    /// ILGPU's implicitly grouped launcher on the accelerator's default stream (KernelLoaders'
+    /// LoadAutoGroupedStreamKernel for the delegate's arity).
+    let onAccelerator (a: Accelerator) (kernel: 'Launcher) : 'Launcher =
+        let types = typeof<'Launcher>.GetGenericArguments()
+        let loader =
+            typeof<KernelLoaders>.GetMethods()
+            |> Array.find (fun m ->
+                m.Name = "LoadAutoGroupedStreamKernel" && m.GetParameters().Length = 2
+                && m.GetGenericArguments().Length = types.Length)
+        loader.MakeGenericMethod(types).Invoke(null, [| box a; box kernel |]) :?> 'Launcher
 
-/// One accelerator with the kernels compiled for it: a CUDA GPU, or ILGPU's CPU accelerator (which runs the
-/// same kernels thread by thread on the processor; the tests use it to check the GPU code without a GPU).
+    /// A launcher that runs the kernel for index 0, 1, … of its extent, in order, on the calling thread. ILGPU's
+    /// CPU accelerator gives an implicitly grouped kernel (group size 1) to one thread per multiprocessor too,
+    /// but hands every launch to its worker threads and waits for all of them at barriers; on a loaded machine
+    /// each hand-off waits for the scheduler, and the thousands of launches of a training step crawl (issue 12).
+    let onCallingThread (kernel: 'Launcher) : 'Launcher =
+        let parameters =
+            typeof<'Launcher>.GetMethod("Invoke").GetParameters()
+            |> Array.map (fun p -> Expression.Parameter(p.ParameterType, p.Name))
+        let i = Expression.Variable(typeof<int>, "i")
+        let finished = Expression.Label "finished"
+        let index = Expression.New(typeof<Index1D>.GetConstructor [| typeof<int> |], i)
+        let call = Expression.Invoke(Expression.Constant kernel, Array.append [| index :> Expression |] (Array.map (fun p -> p :> Expression) parameters[1..]))
+        let body =
+            Expression.Block(
+                [| i |],
+                Expression.Assign(i, Expression.Constant 0),
+                Expression.Loop(
+                    Expression.IfThenElse(
+                        Expression.LessThan(i, Expression.Property(parameters[0], "X")),
+                        Expression.Block(call, Expression.PreIncrementAssign i),
+                        Expression.Break finished),
+                    finished))
+        Expression.Lambda<'Launcher>(body, parameters).Compile()
+
+/// The kernels of Kernels.fs, ready to launch on one accelerator: compiled for it by ILGPU, or, for the CPU
+/// stand-in, run in order on the calling thread.
+[<Sealed>]
+type LoadedKernels(a: Accelerator, onCallingThread: bool) =
+    let load (kernel: 'Launcher) = if onCallingThread then KernelLaunch.onCallingThread kernel else KernelLaunch.onAccelerator a kernel
+    /// Whether launches run on the calling thread rather than through ILGPU's launcher.
+    member _.OnCallingThread = onCallingThread
+    member val EffectiveWeights =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.effectiveWeights))
+    member val BroadcastInputs =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.broadcastInputs))
+    member val InputCurrents =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape, int, int>(Kernels.inputCurrents))
+    member val InitialNoise =
+        load (Action<Index1D, ArrayView<float32>, Shape, StepArgs>(Kernels.initialNoise))
+    member val EulerStep =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, Shape, StepArgs>(Kernels.eulerStep))
+    member val Combine =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, float32, float32>(Kernels.combine))
+    member val StateAdjoint =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float>,
+             ArrayView<int>, Shape, float32, int>(Kernels.stateAdjoint))
+    member val EulerBackward =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.eulerBackward))
+    member val BackProducts =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, Shape>(Kernels.backProducts))
+    member val FinishGradients =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, ArrayView<float32>, ArrayView<int>, Shape, int, int, float32>(Kernels.finishGradients))
+    member val WeightSums =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float>, Shape>(Kernels.weightSums))
+    member val Adam =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<float32>, int, float32, float32, float32>(Kernels.adam))
+    member val ScoreStep =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<int>,
+             ArrayView<float>, ArrayView<float>, ArrayView<float32>, ArrayView<int>, ArrayView<int>,
+             Shape, ScoreArgs>(Kernels.scoreStep))
+    member val Choose =
+        load (Action<Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>,
+             ArrayView<int>, ArrayView<int>, Shape, int, int>(Kernels.choose))
+
+/// One accelerator with the kernels compiled for it: a CUDA GPU, or ILGPU's CPU accelerator standing in for one
+/// (its memory, and the same kernels run in order on the calling thread; the tests use it to check the GPU code
+/// without a GPU).
 [<Sealed>]
 type GpuDevice private (context: Context, accelerator: Accelerator) =
-    let kernels = LoadedKernels(accelerator)
+    let kernels = LoadedKernels(accelerator, accelerator.AcceleratorType = AcceleratorType.CPU)
 
     static let mutable resolverSet = false
+    // The stand-in launches nothing through ILGPU's CPU launcher, so its worker threads only sleep: the smallest
+    // device ILGPU allows (one multiprocessor, one warp of 2 threads) instead of the default 16.
     static let cpuSimulator = lazy (
-        let context = Context.Create(fun b -> b.CPU() |> ignore)
-        new GpuDevice(context, context.CreateCPUAccelerator(0)))
+        let simulated = CPUDevice(2, 1, 1)
+        let context = Context.Create(fun b -> b.CPU(simulated) |> ignore)
+        new GpuDevice(context, simulated.CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel)))
     static let findCuda () =
         GpuDevice.ResolveDriver()
         let context =
@@ -91,7 +137,7 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
             c.Dispose()
             None
         | None -> None
-    // SKIPRNN_SIMULATE_GPU=1 stands ILGPU's CPU accelerator in for the GPU, to walk the --device cuda paths
+    // SKIPRNN_SIMULATE_GPU=1 stands the CPU accelerator in for the GPU, to walk the --device cuda paths
     // (bench, train) on a machine without one; it is slow and reports no peak.
     static let cuda = lazy (
         if Environment.GetEnvironmentVariable "SKIPRNN_SIMULATE_GPU" = "1" then Some cpuSimulator.Value
@@ -140,7 +186,8 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
             float cuda.NumMultiprocessors * float lanes * 2.0 * float cuda.ClockRate * 1e3 / 1e9
         | _ -> nan
 
-    /// ILGPU's CPU accelerator, shared by every caller in the process (compiling the kernels takes seconds).
+    /// The CPU stand-in for a GPU (ILGPU's CPU accelerator, kernels on the calling thread), shared by every
+    /// caller in the process.
     static member CpuSimulator = cpuSimulator.Value
 
     /// The first CUDA GPU, or None when there is none (no driver, or no device). Found once per process and
