@@ -91,11 +91,10 @@ let deviceMathTests =
                 Expect.floatClose { absolute = 1e-7; relative = 1e-6 } (float (DeviceMath.tanh (y / 4.0f))) (tanh (float (y / 4.0f))) "tanh"
     ]
 
-// One after another, alone (Expecto runs sequenced tests after the parallel ones): they share ILGPU's CPU
-// accelerator, which runs each kernel on its own threads.
+// One after another, alone (Expecto runs sequenced tests after the parallel ones): they share the stand-in.
 [<Tests>]
 let backendTests =
-    testSequenced <| testList "GPU backend on ILGPU's CPU accelerator against the CPU engine" [
+    testSequenced <| testList "GPU backend on the CPU stand-in against the CPU engine" [
         testCase "the CPU stand-in launches each kernel on the calling thread, every index once, in order" <| fun () ->
             // ILGPU's own CPU launcher hands every launch to its worker threads and waits for all of them at
             // barriers; on a loaded machine that turned the tests into a near-deadlock (issue 12).
@@ -107,6 +106,25 @@ let backendTests =
             launch.Invoke(ILGPU.Index1D 0, 20)
             Expect.sequenceEqual (visits |> Seq.map fst) [ 10 .. 14 ] "indices 0 to 4, in order, and an empty extent runs nothing"
             Expect.all visits (fun (_, thread) -> thread = Environment.CurrentManagedThreadId) "on the calling thread"
+
+        testCase "ILGPU's own launcher (the CUDA path) loads every kernel and computes what the stand-in computes" <| fun () ->
+            let accelerator = (simulator ()).Accelerator
+            let compiled = LoadedKernels(accelerator, false)
+            let run (kernels: LoadedKernels) =
+                use x = new DeviceArray<float32>(accelerator)
+                use y = new DeviceArray<float32>(accelerator)
+                use dst = new DeviceArray<float32>(accelerator)
+                for a in [ x; y; dst ] do a.Ensure 37L
+                x.Upload(Array.init 37 float32)
+                y.Upload(Array.init 37 (fun i -> float32 (i * i)))
+                kernels.Combine.Invoke(ILGPU.Index1D 37, x.View, y.View, dst.View, 2.0f, -0.5f)
+                let result = Array.zeroCreate<float32> 37
+                dst.Download(0L, result, 0, 37)
+                result
+            Expect.isFalse compiled.OnCallingThread "through ILGPU"
+            let expected = Array.init 37 (fun i -> 2.0f * float32 i - 0.5f * float32 (i * i))
+            Expect.sequenceEqual (run compiled) expected "ILGPU's launcher"
+            Expect.sequenceEqual (run (simulator ()).Kernels) expected "the stand-in"
 
         testCase "copies to and from managed arrays survive the collector moving them" <| fun () ->
             // ILGPU copies through the raw address of the array's first element; unpinned, a collection during
