@@ -23,6 +23,20 @@ let private normalizedDistance (a: float32[]) (b: float32[]) (pairs: (int * int)
     let d = num / den
     if Double.IsFinite d then d else nan
 
+/// Pairs (coarse row, true row), rows [trained step × trial], of the states at the same time after the start of
+/// the same period. Where θ does not divide a period the coarse grid rounds it down (a 0.5 s period at θ = 40
+/// becomes 0.4 s), so counting from the trial's start would pair states under different inputs.
+let coarsePairs (coarse: TrialBatch) (fine: TrialBatch) (theta: int) =
+    [ for p in 1 .. coarse.Periods.Length - 1 do
+        let cp, fp = coarse.Periods[p], fine.Periods[p]
+        for j in 0 .. cp.Length - 1 do
+            // The state after coarse step j of the period and after fine step (j + 1)·θ − 1 of it.
+            let offset = (j + 1) * theta - 1
+            if offset < fp.Length then
+                let k = cp.Start + j - coarse.BurnIn
+                let f = fp.Start + offset - fine.BurnIn
+                for b in 0 .. fine.Trials - 1 -> k * fine.Trials + b, f * fine.Trials + b ]
+
 /// Compares the trained networks of `trainer` (whose config holds θ and β) on fresh trials.
 let measure (trainer: Trainer) (task: TaskDefinition) : DynamicsMeasurement =
     let config = trainer.State.Config
@@ -38,24 +52,17 @@ let measure (trainer: Trainer) (task: TaskDefinition) : DynamicsMeasurement =
     let truePlan = SkipPlan.Empty fine.Steps
     let integrator = config.Schedule.IntegratorAt 0
     let trialsCount = fine.Trials
-    let rowsOf (batch: TrialBatch) = batch.TrainedSteps
     // Pairs of (modified row, true row) over [trained step × trial], and what they mean.
     let modified, modifiedPlan, pairs, alignment =
         match integrator with
         | CoarseEuler theta ->
-            let th = int (Math.Round theta)
             let coarse = trials (config.Timing.Coarsened theta)
-            let pairs =
-                [ for k in 0 .. rowsOf coarse - 1 do
-                    let f = (k + 1) * th - 1
-                    if f < rowsOf fine then
-                        for b in 0 .. trialsCount - 1 -> k * trialsCount + b, f * trialsCount + b ]
-            PreparedBatch.prepare arch coarse, SkipPlan.Empty coarse.Steps, pairs,
-            "For CD the modified trajectory lives on a grid θ times coarser: the same trials were generated at θ·dt and the state after coarse step k is compared with the true state after fine step (k+1)·θ − 1, the same elapsed time (where θ does not divide a period, the coarse grid rounds that period down); its noise is drawn on the coarse grid."
+            PreparedBatch.prepare arch coarse, SkipPlan.Empty coarse.Steps, coarsePairs coarse fine (int (Math.Round theta)),
+            "For CD the modified trajectory lives on a grid θ times coarser: the same trials were generated at θ·dt, and the state after coarse step j of a period is compared with the true state after fine step (j+1)·θ − 1 of the same period, the same time under the same inputs (where θ does not divide a period the coarse grid rounds it down, and the true states past its end go unpaired); its noise is drawn on the coarse grid."
         | Euler ->
-            finePrepared, truePlan, [ for r in 0 .. rowsOf fine * trialsCount - 1 -> r, r ], "Control: modified and true dynamics coincide."
+            finePrepared, truePlan, [ for r in 0 .. fine.TrainedSteps * trialsCount - 1 -> r, r ], "Control: modified and true dynamics coincide."
         | SkipThroughTime _ | DynamicsAligned _ ->
-            finePrepared, Integrator.plan integrator fine, [ for r in 0 .. rowsOf fine * trialsCount - 1 -> r, r ], ""
+            finePrepared, Integrator.plan integrator fine, [ for r in 0 .. fine.TrainedSteps * trialsCount - 1 -> r, r ], ""
     let everyNetwork = Array.init parameters.Networks id
     let performanceTrue = engine.Evaluate(parameters, everyNetwork, finePrepared, truePlan, noise)
     let performanceModified = engine.Evaluate(parameters, everyNetwork, modified, modifiedPlan, noise)

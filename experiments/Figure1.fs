@@ -9,6 +9,7 @@ let define (p: Profile) =
       Title = "Figure 1 — control networks on the standard tasks"
       Description = "Control training (Euler, dt = 5 ms) on each task until the 0.99 criterion or the step limit: learning curves (1B) and steps to criterion (1C)."
       Scale =
-        sprintf "%d networks per run, %s, control, limit %d training steps, %d evaluation trials every %d steps"
+        sprintf "%d networks per run, %s, control, limit %d training steps, %d evaluation trials every %d steps; %s"
             p.Networks (Runs.describeTasks p.Figure1Tasks) p.Figure1MaxSteps p.EvaluationTrials p.EvaluateEvery
+            (Runs.divergenceRule false)
       Jobs = [ for task in p.Figure1Tasks -> Job.training (Runs.control p task p.Figure1MaxSteps) ] }

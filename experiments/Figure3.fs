@@ -12,9 +12,9 @@ let define (p: Profile) =
       Title = "Figure 3 — modified versus true dynamics"
       Description = "For each θ, networks trained with CD (θ held), SCTT and DASC (θ and β = 0.5 held); then the same trials through the modified and the true dynamics."
       Scale =
-        sprintf "%d networks per run, %s, θ ∈ {%s}, %d training steps with θ and β held, %d comparison trials"
+        sprintf "%d networks per run, %s, θ ∈ {%s}, %d training steps with θ and β held, %d comparison trials; %s"
             p.Networks (Runs.describeTasks p.Figure3Tasks) (p.Figure3Skips |> List.map string |> String.concat ", ")
-            p.Figure3TrainingSteps p.EvaluationTrials
+            p.Figure3TrainingSteps p.EvaluationTrials (Runs.divergenceRule false)
       Jobs =
         [ for task in p.Figure3Tasks do
             for theta in p.Figure3Skips do

@@ -80,6 +80,11 @@ module Runs =
     let held (p: Profile) (task: string) (method: Method) (steps: int) =
         { baseConfig p task with Method = method; StepCount = 0; AnnealSteps = steps; MaxSteps = steps; Hold = true }
 
+    /// What happens to a network whose activity grows without bound, for the scale line of a figure.
+    let divergenceRule (freeze: bool) =
+        if freeze then "a network whose activity passes |r| = 10⁶ or whose loss stops being finite is frozen and counted as diverged"
+        else "no network is frozen, whatever its activity (the authors' rule; a non-finite update leaves NaN parameters)"
+
     let describeTasks (tasks: string list) =
         if tasks.Length = SkipRnn.Tasks.Catalog.standard.Length then "all 16 tasks"
         elif tasks.Length > 4 then sprintf "%d tasks" tasks.Length

@@ -35,5 +35,6 @@ let define (p: Profile) =
       Title = "Table 1 — methods on the long-dependency tasks"
       Description = "Control, CD10, SCTT10, SCTT40, DASC10 and DASC40 trained to the 0.99 criterion on tasks that need long-term memory."
       Scale =
-        sprintf "%d networks per run, %s, limit %d training steps, %s" p.Networks (Runs.describeTasks p.Table1Tasks) p.Table1MaxSteps setting
+        sprintf "%d networks per run, %s, limit %d training steps, %s; CD with a fresh Adam state at every change of θ (the authors' scripts); %s"
+            p.Networks (Runs.describeTasks p.Table1Tasks) p.Table1MaxSteps setting (Runs.divergenceRule false)
       Jobs = jobs }

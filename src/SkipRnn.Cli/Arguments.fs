@@ -28,6 +28,8 @@ type TrainArgs =
     | Hold
     | Strategic_Ratio of beta0: float
     | No_Early_Stop
+    | Freeze_Diverged
+    | Keep_Optimizer
     | Criterion of performance: float
     | Learning_Rate of rate: float
     | Dt of seconds: float
@@ -50,7 +52,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc, rulereversal; paper names accepted)."
+            | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc, rulereversal; the authors' versions dnms-authors, dmc-authors, dnmc-authors; paper names accepted)."
             | Method _ -> "training method: control, cd, sctt or dasc (default control)."
             | Skip _ -> "skip length θ in base steps (SCTT, DASC), or the initial coarsening θ0 (CD). Default 10."
             | Step_Count _ -> "number of annealing steps of θ or β over the first anneal-steps training steps (default 5)."
@@ -69,6 +71,8 @@ type TrainArgs =
             | Hold -> "keep θ0 or β0 constant over the annealing steps instead of annealing them."
             | Strategic_Ratio _ -> "add strategic skip connections from the start to the end of each trial of a multi-trial task (rulereversal), initial ratio β'0 in (0, 1], annealed like β."
             | No_Early_Stop -> "train for --max-steps even after the criterion is reached."
+            | Freeze_Diverged -> "freeze a network whose activity passes the divergence threshold (|r| > 10^6) or whose loss or gradient is not finite; by default, as the authors, Adam goes on and a non-finite update makes the network's parameters NaN."
+            | Keep_Optimizer -> "CD: keep one Adam state for the whole run; by default, as the authors, a fresh one at every change of θ."
             | Criterion _ -> "target of the 10th-90th percentile mean performance (default 0.99)."
             | Learning_Rate _ -> "Adam learning rate (default 0.1/N)."
             | Dt _ -> "base time step in seconds (default 0.005)."

@@ -229,11 +229,30 @@ let backendTests =
             let e2 = gpuState.Evaluations[0].Performances
             for m in 0 .. 1 do Expect.floatClose { absolute = 0.01; relative = 0.0 } e2[m] e1[m] "evaluation on fresh trials"
 
+        testCase "CD's fresh Adam state at a change of θ reaches the device as on the CPU" <| fun () ->
+            let task = (Catalog.tryFind "go").Value
+            let config =
+                { RunConfig.Default with
+                    Task = "go"; Method = CD 10.0; StepCount = 1; AnnealSteps = 4; Networks = 2; Units = 10; Trials = 4
+                    Timing = { Timing.Default with Dt = 0.02 } }
+            let arch = RunConfig.architecture config task
+            use onGpu = new Trainer(config, task, engine = new GpuTrainingEngine(simulator (), arch))
+            use onCpu = new Trainer(config, task, 1)
+            for _ in 1 .. 4 do
+                onGpu.TrainStep() |> ignore
+                onCpu.TrainStep() |> ignore
+            let worst (a: float32[]) (b: float32[]) = Array.map2 (fun (x: float32) (y: float32) -> abs (x - y)) a b |> Array.max
+            Expect.isLessThan (worst onGpu.State.Parameters.Values onCpu.State.Parameters.Values) 1e-5f "parameters after the reset at step 2"
+            let m1, _, s1 = onCpu.State.Adam.Moments
+            let m2, _, s2 = onGpu.State.Adam.Moments
+            Expect.sequenceEqual s2 s1 "step counts"
+            Expect.isLessThan (worst m1 m2) 1e-6f "first moments"
+
         testCase "a network past the divergence threshold is frozen on the device as on the CPU" <| fun () ->
             let task = (Catalog.tryFind "dlygo").Value
             let config =
                 { RunConfig.Default with
-                    Task = "dlygo"; Method = CD 40.0; StepCount = 1; Networks = 2; Trials = 4 }
+                    Task = "dlygo"; Method = CD 40.0; StepCount = 1; Networks = 2; Trials = 4; FreezeDiverged = true }
             let arch = RunConfig.architecture config task
             use onGpu = new Trainer(config, task, engine = new GpuTrainingEngine(simulator (), arch))
             use onCpu = new Trainer(config, task, 1)

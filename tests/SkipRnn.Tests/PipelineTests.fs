@@ -68,6 +68,41 @@ let jobTests =
             let table1 = (Table1.define p).Jobs
             Expect.isTrue (table1 |> List.forall (fun j -> grid |> List.exists (fun g -> g.Key = j.Key) || j.Config.Method = Control))
                 "Table 1's runs at the paper's scale are runs of the grid (so they are trained once)"
+        testCase "Table 2 runs the authors' settings (main_rulereversaltask*.py), ours only where their code has none" <| fun () ->
+            // label, method's β0, step count, β'0, ours only. Theirs: typeno 0 control (step 1, no annealing);
+            // _cd.py CD10 (step 2: θ = 10, then 1); typeno 1/3 SCTT40 (step 11, β0 0.8); typeno 2/4 DASC40 (step 2,
+            // β0 0.5); strategic skips reuse the method's ratio. Their "control + strategic" (typeno 7) keeps β' = 1
+            // and they have no CD + strategic: those two are ours.
+            let expected =
+                [ "Control", nan, 0, None, false
+                  "CD10", nan, 1, None, false
+                  "SCTT40", 0.8, 10, None, false
+                  "DASC40", 0.5, 1, None, false
+                  "Control + strategic SC", nan, 5, Some 0.5, true
+                  "CD10 + strategic SC", nan, 1, Some 0.5, true
+                  "SCTT40 + strategic SC", 0.8, 10, Some 0.8, false
+                  "DASC40 + strategic SC", 0.5, 1, Some 0.5, false ]
+            let jobs = (Table2.define Profiles.paper).Jobs
+            Expect.equal (jobs |> List.map (fun j -> j.Config.Label)) (expected |> List.map (fun (l, _, _, _, _) -> l)) "the eight cells"
+            for (label, beta0, stepCount, strategic, ours), job, row in List.zip3 expected jobs Table2.configurations do
+                let c = job.Config
+                Expect.equal c.StepCount stepCount (label + ": step count")
+                Expect.equal c.StrategicRatio strategic (label + ": β'0")
+                Expect.equal row.OursOnly ours (label + ": ours or theirs")
+                match c.Method with
+                | SCTT (40, b) | DASC (40, b) -> Expect.equal b beta0 (label + ": β0")
+                | CD theta0 -> Expect.equal theta0 10.0 (label + ": θ0")
+                | Control -> ()
+                | other -> failtestf "%s: %A" label other
+                Expect.equal (c.MaxSteps, c.AnnealSteps, c.Trials, c.EvaluationTrials, c.EvaluateEvery) (10000, 5000, 40, 40, 10)
+                    (label + ": 10,000 steps, annealing over 5,000, 40 sequences per batch, 40 per evaluation every 10 steps")
+                Expect.isFalse c.StopAtCriterion (label + ": a fixed budget")
+                Expect.isFalse c.FreezeDiverged (label + ": no network frozen, as the authors")
+                Expect.isTrue c.FreshOptimizerPerStage (label + ": CD's fresh Adam at the change of θ")
+            // CD10 at step count 1 over 5,000 annealing steps: θ = 10 for 2,500 steps, then the base model.
+            let cd = (jobs |> List.find (fun j -> j.Config.Label = "CD10")).Config.Schedule
+            Expect.equal (cd.IntegratorAt 2499, cd.IntegratorAt 2500) (SkipRnn.Model.CoarseEuler 10.0, SkipRnn.Model.Euler) "θ = 10 until step 2,500"
+
         testCase "the paper's tables are copied in full" <| fun () ->
             let values = PaperValues.load (Path.Combine(AppContext.BaseDirectory, "paper"))
             let table1 = values |> List.filter (fun v -> v.Source = "table1")
@@ -81,6 +116,25 @@ let jobTests =
 [<Tests>]
 let dynamicsTests =
     testList "dynamics comparison (Figure 3)" [
+        testCase "CD's coarse states are paired with the true states at the same time of the same period" <| fun () ->
+            // θ = 40 (0.2 s steps): the 0.5 s periods round down to 0.4 s, and the 1 s burn-in does not.
+            let task = (Catalog.tryFind "dmc").Value
+            let settings timing = { Trials = 2; Timing = timing; Jittered = false }
+            let fine = task.Generate (settings Timing.Default) (SkipRnn.Numerics.Rng.Create 3UL)
+            let coarse = task.Generate (settings (Timing.Default.Coarsened 40.0)) (SkipRnn.Numerics.Rng.Create 3UL)
+            let pairs = DynamicsComparison.coarsePairs coarse fine 40
+            Expect.isNonEmpty pairs "some pairs"
+            let periodOf (b: TrialBatch) (step: int) = b.Periods |> Array.findIndex (fun p -> step >= p.Start && step < p.Start + p.Length)
+            for c, f in pairs do
+                let cs, fs = c / 2 + coarse.BurnIn, f / 2 + fine.BurnIn
+                let pc, pf = periodOf coarse cs, periodOf fine fs
+                Expect.equal pc pf (sprintf "coarse step %d and fine step %d in the same period" cs fs)
+                Expect.equal ((fs - fine.Periods[pf].Start + 1) * 5) ((cs - coarse.Periods[pc].Start + 1) * 200)
+                    (sprintf "the same time after the period's start (ms), steps %d and %d" cs fs)
+                Expect.equal (c % 2) (f % 2) "the same trial"
+            let counted = pairs |> List.map fst |> List.distinct |> List.length
+            Expect.equal counted (coarse.TrainedSteps * 2) "every coarse state after the burn-in is paired"
+
         testCase "with β = 1 the skips change nothing: distance 0 and no performance difference" <| fun () ->
             let config = Runs.held Profiles.tiny "go" (SCTT(10, 1.0)) 2
             let task = (Catalog.tryFind "go").Value
@@ -99,7 +153,7 @@ let dynamicsTests =
             Expect.all sctt.Distances (fun d -> d > 1e-4 && Double.IsFinite d) "SCTT's skips are felt"
             let cd = measure (CD 5.0)
             Expect.all cd.Distances (fun d -> Double.IsFinite d && d < 1.0) "CD5 stays near the true dynamics"
-            Expect.stringContains cd.Alignment "(k+1)·θ − 1" "the figure is told how states were paired"
+            Expect.stringContains cd.Alignment "(j+1)·θ − 1" "the figure is told how states were paired"
     ]
 
 [<Tests>]

@@ -334,6 +334,25 @@ let conditionTests =
                 Expect.equal (combos |> Array.map fst |> Array.sort) [| 0, 0; 0, 1; 1, 0; 1, 1 |] "all four category pairs"
                 for _, count in combos do
                     Expect.isGreaterThan count (trials / 8) "each pair reasonably often"
+
+        testCase "the authors' variants: dmc and dnmc non-matches always category 1 first; dnms and dnmc answer like dms and dmc" <| fun () ->
+            let category a = int (a / pi)
+            for name in [ "dmc-authors"; "dnmc-authors" ] do
+                let cs = conditions name
+                for c in cs do
+                    if c.Match = Some false then
+                        Expect.equal (category c.Stimuli[0].Direction, category c.Stimuli[1].Direction) (0, 1) (name + ": category 1 then 2")
+                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = Some true))) (name + ": match half the time")
+                let matches = cs |> Array.filter (fun c -> c.Match = Some true) |> Array.map (fun c -> category c.Stimuli[0].Direction)
+                Expect.isTrue (about (matches |> fractionOf ((=) 0))) (name + ": match trials in either category")
+            for variant, original in [ "dnms-authors", "dms"; "dnmc-authors", "dmc-authors" ] do
+                let b = draw (taskNamed variant) (nominal 64) 21
+                for c, a in Array.zip b.Conditions b.Answers do
+                    match c.Match, a with
+                    | Some true, Respond _ | Some false, Fixate -> ()
+                    | _ -> failtestf "%s answers %A on match %A, as %s would not" variant a c.Match original
+            Expect.isTrue ((Catalog.tryFind "dmc-authors").IsSome && not (Catalog.standard |> List.exists (fun t -> t.Name.EndsWith "-authors")))
+                "the variants are tasks of their own, outside the 16 standard ones"
     ]
 
 [<Tests>]

@@ -1,5 +1,6 @@
 module SkipRnn.Tests.TrainingTests
 
+open System
 open System.Threading
 open Expecto
 open SkipRnn.Tasks
@@ -45,7 +46,7 @@ let learningTests =
             let losses = trainFor config 30
             Expect.isLessThan (List.last losses) (0.8 * List.head losses) (sprintf "loss went %.3f → %.3f" (List.head losses) (List.last losses))
         testCase "CD beyond τ/dt diverges and is recorded, not crashed on (Appendix E)" <| fun () ->
-            let config = { RunConfig.Default with Task = "dlygo"; Method = CD 40.0; StepCount = 1; Networks = 2; Seed = 1UL }
+            let config = { RunConfig.Default with Task = "dlygo"; Method = CD 40.0; StepCount = 1; Networks = 2; Seed = 1UL; FreezeDiverged = true }
             let task = (Catalog.tryFind "dlygo").Value
             use trainer = new Trainer(config, task, 2)
             for _ in 1 .. 3 do trainer.TrainStep() |> ignore
@@ -64,4 +65,52 @@ let learningTests =
                 for _ in 1 .. 5 do trainer.TrainStep() |> ignore
                 Array.copy trainer.State.Parameters.Values
             Expect.sequenceEqual (final 1) (final 2) "same parameters with 1 and 2 workers"
+    ]
+
+let private trainer (config: RunConfig) = new Trainer(config, (Catalog.tryFind config.Task).Value, 2)
+
+[<Tests>]
+let authorsRuleTests =
+    testList "the authors' rules for divergence and for CD's optimizer" [
+        testCase "a network with a huge but finite state trains on under the authors' rule and is frozen under the other" <| fun () ->
+            // A threshold every trajectory passes at once: only the freezing rule acts on it.
+            let config = { RunConfig.Default with Task = "go"; Networks = 2; Seed = 3UL; DivergenceThreshold = 1e-3 }
+            use authors = trainer config
+            let before = Array.copy authors.State.Parameters.Values
+            authors.TrainStep() |> ignore
+            Expect.all authors.State.DivergedAt (fun d -> d < 0) "no network counted as diverged"
+            Expect.isFalse (authors.State.Parameters.Values = before) "the networks were updated"
+            use freezing = trainer { config with FreezeDiverged = true }
+            freezing.TrainStep() |> ignore
+            Expect.all freezing.State.DivergedAt (fun d -> d = 0) "every network frozen at step 0"
+            Expect.sequenceEqual freezing.State.Parameters.Values before "frozen networks keep their parameters"
+
+        testCase "under the authors' rule a non-finite update leaves the network's parameters NaN; frozen, they stay finite" <| fun () ->
+            // A learning rate so large that the second forward pass overflows: the loss stops being finite.
+            let config = { RunConfig.Default with Task = "go"; Networks = 2; Seed = 3UL; LearningRate = Some 1e30 }
+            use authors = trainer config
+            for _ in 1 .. 3 do authors.TrainStep() |> ignore
+            Expect.all authors.State.DivergedAt (fun d -> d >= 0) "recorded as diverged"
+            Expect.all authors.State.Parameters.Values Single.IsNaN "NaN parameters, as TensorFlow's Adam leaves them"
+            use freezing = trainer { config with FreezeDiverged = true }
+            for _ in 1 .. 3 do freezing.TrainStep() |> ignore
+            Expect.all freezing.State.DivergedAt (fun d -> d >= 0) "recorded as diverged"
+            Expect.all freezing.State.Parameters.Values (fun v -> not (Single.IsNaN v)) "frozen at finite parameters"
+
+        testCase "CD starts a fresh Adam state at every change of θ, and keeps one with FreshOptimizerPerStage off" <| fun () ->
+            // Step count 1 over 4 annealing steps: θ = 10 for steps 0 and 1, the base model from step 2.
+            let config = { RunConfig.Default with Task = "go"; Method = CD 10.0; StepCount = 1; AnnealSteps = 4; Networks = 2; Seed = 5UL }
+            let afterThreeSteps (c: RunConfig) =
+                use t = trainer c
+                let counts = [ for _ in 1 .. 3 -> t.TrainStep() |> ignore; t.State.Adam.Steps 0 ]
+                let m, _, _ = t.State.Adam.Moments
+                counts, Array.copy m, Array.copy t.State.Parameters.Values
+            let fresh, freshMoments, freshParameters = afterThreeSteps config
+            Expect.equal fresh [ 1; 2; 1 ] "Adam's step count starts again when θ goes from 10 to 1"
+            let kept, keptMoments, keptParameters = afterThreeSteps { config with FreshOptimizerPerStage = false }
+            Expect.equal kept [ 1; 2; 3 ] "one Adam state for the whole run"
+            Expect.isFalse (freshMoments = keptMoments) "the moments differ after the reset"
+            Expect.isFalse (freshParameters = keptParameters) "and so does the update"
+            let sctt, _, _ = afterThreeSteps { config with Method = SCTT(10, 0.5) }
+            Expect.equal sctt [ 1; 2; 3 ] "a change of β does not reset Adam (the authors' SCTT and DASC keep one optimizer)"
     ]

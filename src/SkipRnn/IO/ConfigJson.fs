@@ -53,6 +53,10 @@ module ConfigJson =
         o["learningRate"] <- JsonValue.Create c.EffectiveLearningRate
         o["timing"] <- timingNode c.Timing
         o["divergenceThreshold"] <- JsonValue.Create c.DivergenceThreshold
+        o["freezeDiverged"] <- JsonValue.Create c.FreezeDiverged
+        match c.Method with
+        | CD _ -> o["freshOptimizerPerStage"] <- JsonValue.Create c.FreshOptimizerPerStage
+        | _ -> ()
         match c.StrategicRatio with
         | Some b -> o["strategicRatio"] <- JsonValue.Create b
         | None -> ()
@@ -149,6 +153,8 @@ module ConfigJson =
                     | other -> other
                   Timing = timing
                   DivergenceThreshold = get o "divergenceThreshold" number d.DivergenceThreshold
+                  FreezeDiverged = get o "freezeDiverged" flag d.FreezeDiverged
+                  FreshOptimizerPerStage = get o "freshOptimizerPerStage" flag d.FreshOptimizerPerStage
                   StrategicRatio = get o "strategicRatio" (number >> Some) None
                   StopAtCriterion = get o "stopAtCriterion" flag d.StopAtCriterion }
             RunConfig.validate config

@@ -30,7 +30,10 @@ module Catalog =
           BatchTrials = 40
           Generate = RuleReversal.generate }
 
-    let all = standard @ [ ruleReversal ]
+    /// dnms, dmc and dnmc as the authors' code defines them (`dnms-authors`, …); the standard ones are corrected.
+    let authorsVariants = StandardTasks.authorsVariants |> List.map ofStandard
+
+    let all = standard @ [ ruleReversal ] @ authorsVariants
 
     /// A task by its name (Yang et al.'s or the paper's), ignoring case.
     let tryFind (name: string) =

@@ -65,10 +65,18 @@ module StandardTasks =
           task "dmc" "dmc" C true 18
           task "dnmc" "dnmc" C true 19 ]
 
+    /// The three tasks as the authors' published code defines them, beside the corrected ones above (the
+    /// default): dnms and dnmc answer like dms and dmc (respond on a match), and every non-match trial of dmc
+    /// and dnmc shows category 1 first. For reproducing the paper's rows of these tasks exactly.
+    let authorsVariants =
+        [ task "dnms-authors" "dnms (authors' code)" C true 17
+          task "dmc-authors" "dmc (authors' code)" C true 18
+          task "dnmc-authors" "dnmc (authors' code)" C true 19 ]
+
     /// A task by its name in Yang et al. or in the paper, ignoring case.
     let tryFind (name: string) =
         let same (a: string) = String.Equals(a, name.Trim(), StringComparison.OrdinalIgnoreCase)
-        all |> List.tryFind (fun t -> same t.Name || same t.PaperName)
+        all @ authorsVariants |> List.tryFind (fun t -> same t.Name || same t.PaperName)
 
     /// The periods after the burn-in, with their nominal durations in seconds.
     let nominalPeriods (structure: Structure) (timing: Timing) =
@@ -190,11 +198,12 @@ module StandardTasks =
         matching respondOnMatch isMatch a1 a2 rng
 
     /// dmc, dnmc: categories [0, π) and [π, 2π); a match is two directions of the same category. Like the
-    /// authors, each direction is drawn from the first quarter arc of its category.
-    // The authors' code makes every non-match trial category 1 then 2; here both orders are equally likely.
-    let private dmcFamily respondOnMatch (rng: Rng) =
+    /// authors, each direction is drawn from the first quarter arc of its category. Non-match trials come in
+    /// both orders, or, with `authorsOrder`, always category 1 then 2, as in the authors' code (whose "first
+    /// stimulus in the second half" branch adds 2π, not π, and lands in the first half again).
+    let private dmcFamily authorsOrder respondOnMatch (rng: Rng) =
         let isMatch = rng.Bernoulli 0.5
-        let category1 = rng.UniformInt(0, 2)
+        let category1 = if authorsOrder && not isMatch then 0 else rng.UniformInt(0, 2)
         let category2 = if isMatch then category1 else 1 - category1
         let a1 = float category1 * Math.PI + rng.Uniform(0.0, Math.PI / 2.0)
         let a2 = float category2 * Math.PI + rng.Uniform(0.0, Math.PI / 2.0)
@@ -217,8 +226,12 @@ module StandardTasks =
         | "dms" -> dmsFamily true
         // The authors' code gives dnms the targets of dms; we follow the name: respond on non-match.
         | "dnms" -> dmsFamily false
-        | "dmc" -> dmcFamily true
-        | "dnmc" -> dmcFamily false
+        | "dmc" -> dmcFamily false true
+        | "dnmc" -> dmcFamily false false
+        // The authors' code: dnms and dnmc with the targets of dms and dmc, dmc and dnmc non-matches in one order.
+        | "dnms-authors" -> dmsFamily true
+        | "dmc-authors" -> dmcFamily true true
+        | "dnmc-authors" -> dmcFamily true true
         | other -> invalidArg "task" (sprintf "unknown standard task %s" other)
 
     /// Draws a batch of trials of `task`: first the period durations (one draw per jitterable period), then the

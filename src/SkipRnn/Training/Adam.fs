@@ -10,8 +10,8 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
     let beta1 = defaultArg beta1 0.9
     let beta2 = defaultArg beta2 0.999
     let epsilon = defaultArg epsilon 1e-7
-    let m = Array.zeroCreate<float32> (networks * size)
-    let v = Array.zeroCreate<float32> (networks * size)
+    let mutable m = Array.zeroCreate<float32> (networks * size)
+    let mutable v = Array.zeroCreate<float32> (networks * size)
     let steps = Array.zeroCreate<int> networks
 
     member _.LearningRate = learningRate
@@ -41,6 +41,13 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
             m[i] <- mi
             v[i] <- vi
             parameters[i] <- parameters[i] - lrT * mi / (MathF.Sqrt vi + eps)
+
+    /// A fresh state for every network: zero moments and step counts. The moments are new arrays, not cleared
+    /// ones: an engine that keeps them on its device binds the host arrays by identity, and uploads new ones.
+    member _.Reset() =
+        m <- Array.zeroCreate<float32> (networks * size)
+        v <- Array.zeroCreate<float32> (networks * size)
+        Array.fill steps 0 steps.Length 0
 
     /// The optimizer state, for checkpoints: first and second moments and step counts (live arrays).
     member _.Moments = m, v, steps

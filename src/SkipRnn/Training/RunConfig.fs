@@ -32,9 +32,18 @@ type RunConfig =
       /// None: 0.1/N.
       LearningRate: float option
       Timing: Timing
-      /// A network whose |r| exceeds this anywhere in a training trajectory, or whose loss or gradient is
-      /// not finite, has diverged (e.g. CD with θ > τ/dt, paper Appendix E) and is frozen.
+      /// With FreezeDiverged, a network whose |r| exceeds this anywhere in a training trajectory has diverged
+      /// (e.g. CD with θ > τ/dt, paper Appendix E) and is frozen.
       DivergenceThreshold: float
+      /// true: a network past DivergenceThreshold, or whose loss or gradient is not finite, is frozen (no
+      /// further updates, still evaluated). false, the authors' rule: Adam goes on whatever the activity, and a
+      /// network whose loss or gradient stops being finite takes the non-finite update (its parameters become
+      /// NaN, as with TensorFlow's Adam), so it scores what a non-finite network scores.
+      FreezeDiverged: bool
+      /// CD only: a fresh Adam state (moments and step counts) at every change of θ, as the authors' scripts,
+      /// which build a new model and with it a new optimizer for every coarsening stage and the base phase;
+      /// false keeps one state for the whole run.
+      FreshOptimizerPerStage: bool
       /// Initial ratio β'0 of strategic skip connections between the trials of a multi-trial task (paper
       /// §4.1), annealed like β; None: no strategic skips.
       StrategicRatio: float option
@@ -46,8 +55,8 @@ type RunConfig =
         { Task = "go"; Method = Control; StepCount = 5; Networks = 100; Seed = 1UL; Units = 50
           Activation = ReLU; Dale = false; NoiseScale = 0.1; Trials = 20; EvaluationTrials = 200
           EvaluateEvery = 10; MaxSteps = 40000; AnnealSteps = 20000; Hold = false; Criterion = 0.99
-          LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6; StrategicRatio = None
-          StopAtCriterion = true }
+          LearningRate = None; Timing = Timing.Default; DivergenceThreshold = 1e6; FreezeDiverged = false
+          FreshOptimizerPerStage = true; StrategicRatio = None; StopAtCriterion = true }
 
     member c.EffectiveLearningRate = defaultArg c.LearningRate (0.1 / float c.Units)
 

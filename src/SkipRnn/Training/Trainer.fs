@@ -40,9 +40,10 @@ type TrainingState =
       Architecture: Architecture
       Parameters: Parameters
       Adam: Adam
-      /// Training step at which each network diverged (its activity passed the divergence threshold, or its
-      /// loss or gradient stopped being finite), or −1.
-      /// A diverged network is frozen: it gets no further updates but is still evaluated.
+      /// Training step at which each network diverged (its loss or gradient stopped being finite, or, with
+      /// FreezeDiverged, its activity passed the divergence threshold), or −1. A diverged network gets no
+      /// further updates but is still evaluated: frozen at its last parameters with FreezeDiverged, else with
+      /// the non-finite parameters its last update gave it.
       DivergedAt: int[]
       Evaluations: ResizeArray<Evaluation>
       mutable Step: int
@@ -112,10 +113,19 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let clock = Stopwatch.StartNew()
         let step = state.Step
         let integrator, prepared, plan, noise = this.TrainingBatch step
+        match config.Method with
+        | CD _ when config.FreshOptimizerPerStage && step > 0 && schedule.IntegratorAt(step - 1) <> integrator ->
+            state.Adam.Reset()
+        | _ -> ()
         let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
-        let losses, updated = engine.TrainStep(state.Parameters, state.Adam, active, prepared, plan, noise, config.DivergenceThreshold)
+        let threshold = if config.FreezeDiverged then config.DivergenceThreshold else infinity
+        let losses, updated = engine.TrainStep(state.Parameters, state.Adam, active, prepared, plan, noise, threshold)
         for m in active do
-            if not updated[m] then state.DivergedAt[m] <- step
+            if not updated[m] then
+                state.DivergedAt[m] <- step
+                if not config.FreezeDiverged then
+                    let size = arch.ParameterCount
+                    Array.fill state.Parameters.Values (m * size) size nanf
         state.LastLosses <- losses
         state.Flops <- state.Flops + float active.Length * Flops.trainingStep arch prepared
         state.Step <- step + 1
