@@ -99,7 +99,7 @@ module Profiles =
           Description = "test scale: 2 networks, a few steps; shows that the pipeline works, not what the paper found"
           Networks = 2; Seed = 1UL; EvaluationTrials = 10; EvaluateEvery = 5
           Figure1Tasks = [ "go"; "dm1"; "dlygo" ]; Figure1MaxSteps = 15
-          Table1Tasks = [ "dmc" ]; Table1MaxSteps = 10; Table1AnnealSteps = 6; Table1Setting = Some(1, 0.5)
+          Table1Tasks = [ "dmc"; "dmc-authors" ]; Table1MaxSteps = 10; Table1AnnealSteps = 6; Table1Setting = Some(1, 0.5)
           Figure3Tasks = [ "go" ]; Figure3Skips = [ 10; 40 ]; Figure3TrainingSteps = 4
           AppendixETasks = [ "go" ]; AppendixESkips = [ 10.0; 40.0 ]; AppendixEMaxSteps = 10
           GridTasks = [ "go" ]; GridStepCounts = [ 1 ]; GridSkipLengths = [ 10; 40 ]

@@ -240,7 +240,9 @@ let reportTests =
                 Expect.isNonEmpty mine (sprintf "%s is in the page" id)
                 Expect.isTrue (mine |> List.forall (snd >> hasData)) (sprintf "every chart of %s has data" id)
             Expect.stringContains html "<table class=\"table1\">" "Table 1 is a table"
-            Expect.isTrue (Regex.IsMatch(html, "<td class=\"task\">dmc</td>")) "with our dmc row"
+            Expect.stringContains html "<td class=\"task\">dmc<div class=\"note\">corrected task" "with our dmc row, noted as the corrected task"
+            Expect.stringContains html "<td class=\"task\">dmc (authors' code)<div class=\"note\">the task the paper trained" "and the authors' dmc right below it"
+            Expect.equal (Regex.Matches(html, "<div class=\"paper\"><b>1,960</b></div>").Count) 2 "the paper's dmc value beside both rows"
             Expect.stringContains html "<div class=\"paper\"><b>1,960</b></div>" "and the paper's value beside it (dmc, control: 0.196 × 10⁴, bold)"
             for s in sections |> List.filter (fun s -> s.Id <> "table-2-paper") do
                 Expect.stringContains s.Scale "Profile tiny" (sprintf "%s says which profile made it" s.Id)

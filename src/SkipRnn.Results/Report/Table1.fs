@@ -11,6 +11,14 @@ module Table1 =
     let methods = [ "Control"; "CD10"; "SCTT10"; "SCTT40"; "DASC10"; "DASC40" ]
     let paperOrder = [ "dmc"; "dnmc"; "dnms"; "dms"; "ddmd"; "ddm"; "msddm"; "danti"; "dgo" ]
 
+    /// Paper name of each authors' variant (dmc-authors, …) → paper name of the task the paper's row names.
+    let private variantOf =
+        SkipRnn.Tasks.StandardTasks.authorsVariants
+        |> List.map (fun v -> v.PaperName, (SkipRnn.Tasks.StandardTasks.tryFind (v.Name.Replace("-authors", ""))).Value.PaperName)
+        |> Map.ofList
+    /// The paper's row for a task of ours: its own, or, for an authors' variant, the task it varies.
+    let private paperRow (task: string) = variantOf.TryFind task |> Option.defaultValue task
+
     /// The best run of a method on a task: fewest steps among successful runs, then least time; if none
     /// succeeded, the one that came closest to the criterion.
     let best (runs: StoredRun list) =
@@ -40,7 +48,14 @@ module Table1 =
             |> Map.ofList
         let tasks =
             let ours = runs |> List.map (fun r -> r.PaperTask) |> List.distinct
-            (paperOrder |> List.filter (fun t -> List.contains t ours)) @ (ours |> List.filter (fun t -> not (List.contains t paperOrder)))
+            // The paper's order, each authors' variant right below the corrected task.
+            let order = paperOrder |> List.collect (fun t -> t :: (variantOf |> Map.toList |> List.filter (fun (_, o) -> o = t) |> List.map fst))
+            (order |> List.filter (fun t -> List.contains t ours)) @ (ours |> List.filter (fun t -> not (List.contains t order)))
+        // The paper's numbers of dnms, dmc and dnmc come from the authors' versions of those tasks.
+        let rowNote (t: string) =
+            if variantOf.ContainsKey t then "<div class=\"note\">the task the paper trained: its numbers are this row's</div>"
+            elif variantOf |> Map.exists (fun _ o -> o = t) then "<div class=\"note\">corrected task; the paper's numbers are of the authors' version</div>"
+            else ""
         let chosen =
             [ for t in tasks do
                 for m in methods do
@@ -66,7 +81,7 @@ module Table1 =
                     if not (Double.IsNaN bestValue) then nan
                     else ours |> List.choose (snd >> Option.map (fun r -> r.Criterion)) |> List.filter Double.IsFinite
                          |> function [] -> nan | cs -> List.max cs
-                add (sprintf "<tr><td class=\"task\">%s</td>" t)
+                add (sprintf "<tr><td class=\"task\">%s%s</td>" t (rowNote t))
                 for m, r in ours do
                     let cell =
                         match r with
@@ -79,7 +94,7 @@ module Table1 =
                     let isBest = match r with Some r when r.Succeeded && q.Of r = bestValue -> true | _ -> false
                     let isClosest = match r with Some r when not r.Succeeded && r.Criterion = closest -> true | _ -> false
                     let paperCell =
-                        match paper.TryFind(q.Paper, t, m) with
+                        match paper.TryFind(q.Paper, paperRow t, m) with
                         | Some (_, true, _) -> "<div class=\"paper\">failed</div>"
                         | Some (v, false, bold) ->
                             let text = Values.compact (v * q.Scale)
