@@ -34,7 +34,9 @@ let checkpointEvery = TimeSpan.FromSeconds 30.0
 /// any other run.
 let private writeActivity (config: RunConfig) (state: TrainingState) (dir: string) =
     let performances = state.Evaluations |> Seq.tryLast |> Option.map (fun e -> e.Performances) |> Option.defaultValue [| 0.0 |]
-    let best = performances |> Array.mapi (fun i p -> i, (if Double.IsNaN p then -1.0 else p)) |> Array.maxBy snd |> fst
+    // A diverged network (NaN parameters under the authors' rule) is never the example.
+    let score i (p: float) = if Double.IsNaN p || (i < state.DivergedAt.Length && state.DivergedAt[i] >= 0) then -1.0 else p
+    let best = performances |> Array.mapi (fun i p -> i, score i p) |> Array.maxBy snd |> fst
     let trials = if config.Task = "rulereversal" then 8 else 16
     let activity = SkipRnn.Analysis.ActivityExport.record config state.Parameters best trials (config.Seed + 7UL) SkipRnn.Model.Euler None
     SkipRnn.Analysis.ActivityExport.write (JobFolder.activityFile dir) activity

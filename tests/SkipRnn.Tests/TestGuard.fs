@@ -68,7 +68,8 @@ let private journaled (journal: string option) (name: string) (code: TestCode) =
                 write journal ("end\t" + name + "\tpassed")
             with e ->
                 write journal ("end\t" + name + "\t" + (match e with :? IgnoreException -> "ignored" | _ -> "failed"))
-                raise e
+                // Rethrown with its own stack trace: the failing Expect line, not this one.
+                ExceptionDispatchInfo.Capture(e).Throw()
         }
     asAsync code around
 

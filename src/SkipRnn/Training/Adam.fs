@@ -52,8 +52,10 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
     /// The optimizer state, for checkpoints: first and second moments and step counts (live arrays).
     member _.Moments = m, v, steps
 
-    /// Restores a state saved from `Moments`.
+    /// Restores a state saved from `Moments` (into new arrays, for the same reason as Reset).
     member _.Restore(first: float32[], second: float32[], counts: int[]) =
-        Array.blit first 0 m 0 m.Length
-        Array.blit second 0 v 0 v.Length
+        if first.Length <> networks * size || second.Length <> networks * size || counts.Length <> networks then
+            invalidArg "first" (sprintf "an optimizer state for %d networks of %d parameters was expected" networks size)
+        m <- Array.copy first
+        v <- Array.copy second
         Array.blit counts 0 steps 0 steps.Length

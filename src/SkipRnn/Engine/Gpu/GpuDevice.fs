@@ -39,7 +39,8 @@ module KernelLaunch =
             |> Array.find (fun m ->
                 m.Name = "LoadAutoGroupedStreamKernel" && m.GetParameters().Length = 2
                 && m.GetGenericArguments().Length = types.Length)
-        loader.MakeGenericMethod(types).Invoke(null, [| box a; box kernel |]) :?> 'Launcher
+        // ILGPU's own exception (a compile error, a driver error), not a TargetInvocationException around it.
+        loader.MakeGenericMethod(types).Invoke(null, BindingFlags.DoNotWrapExceptions, null, [| box a; box kernel |], null) :?> 'Launcher
 
     /// A launcher that runs the kernel for index 0, 1, … of its extent, in order, on the calling thread. ILGPU's
     /// CPU accelerator gives an implicitly grouped kernel (group size 1) to one thread per multiprocessor too,
