@@ -14,7 +14,7 @@ module Table1 =
     /// Paper name of each authors' variant (dmc-authors, …) → paper name of the task the paper's row names.
     let private variantOf =
         SkipRnn.Tasks.StandardTasks.authorsVariants
-        |> List.map (fun v -> v.PaperName, (SkipRnn.Tasks.StandardTasks.tryFind (v.Name.Replace("-authors", ""))).Value.PaperName)
+        |> List.map (fun v -> v.PaperName, (SkipRnn.Tasks.StandardTasks.correctedOf v).PaperName)
         |> Map.ofList
     /// The paper's row for a task of ours: its own, or, for an authors' variant, the task it varies.
     let private paperRow (task: string) = variantOf.TryFind task |> Option.defaultValue task

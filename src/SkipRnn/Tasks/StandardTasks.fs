@@ -69,9 +69,12 @@ module StandardTasks =
     /// default): dnms and dnmc answer like dms and dmc (respond on a match), and every non-match trial of dmc
     /// and dnmc shows category 1 first. For reproducing the paper's rows of these tasks exactly.
     let authorsVariants =
-        [ task "dnms-authors" "dnms (authors' code)" C true 17
-          task "dmc-authors" "dmc (authors' code)" C true 18
-          task "dnmc-authors" "dnmc (authors' code)" C true 19 ]
+        all
+        |> List.filter (fun t -> List.contains t.Name [ "dnms"; "dmc"; "dnmc" ])
+        |> List.map (fun t -> { t with Name = t.Name + "-authors"; PaperName = t.PaperName + " (authors' code)" })
+
+    /// The corrected task that an authors' variant varies (the one with its rule input).
+    let correctedOf (variant: TaskInfo) = all |> List.find (fun t -> t.RuleIndex = variant.RuleIndex)
 
     /// A task by its name in Yang et al. or in the paper, ignoring case.
     let tryFind (name: string) =
