@@ -14,6 +14,20 @@
 #r "nuget: Fake.Core.Target, 5.20.3"
 #r "nuget: Fake.DotNet.Cli, 5.20.3"
 #r "nuget: Fake.IO.FileSystem, 5.20.3"
+// FAKE 5.20.3's dependencies ask for lower bounds (Microsoft.Build 16.4.0, NuGet.Protocol 5.6.0, ...) that the
+// package feed does not carry, so NuGet picks the next version up and prints an NU1603 warning for each, twice,
+// on the first restore. Naming those next versions here, exactly, resolves the same packages without the warnings.
+#r "nuget: Microsoft.Build, 16.6.0"
+#r "nuget: Microsoft.Build.Framework, 16.6.0"
+#r "nuget: Microsoft.Build.Tasks.Core, 16.6.0"
+#r "nuget: Microsoft.Build.Utilities.Core, 16.6.0"
+#r "nuget: NuGet.Frameworks, 5.11.0"
+#r "nuget: NuGet.Protocol, 5.7.0"
+#r "nuget: System.CodeDom, 4.5.0"
+#r "nuget: System.Reactive, 5.0.0"
+#r "nuget: System.Resources.Extensions, 7.0.0"
+#r "nuget: System.Security.Cryptography.Pkcs, 7.0.0"
+#r "nuget: System.Security.Cryptography.ProtectedData, 4.4.0"
 #load "scripts/Slurm.fsx"
 
 open System
@@ -38,8 +52,8 @@ let profile =
     |> Option.orElse (Environment.GetEnvironmentVariable "SKIPRNN_PROFILE" |> Option.ofObj |> Option.filter (String.IsNullOrWhiteSpace >> not))
     |> Option.defaultValue "quick"
 
-if not (List.contains profile [ "quick"; "paper"; "tiny" ]) then
-    eprintfn "build.fsx: unknown profile '%s' (choose quick, paper or tiny)" profile
+if not (List.contains profile [ "quick"; "night"; "paper"; "tiny" ]) then
+    eprintfn "build.fsx: unknown profile '%s' (choose quick, night, paper or tiny)" profile
     exit 2
 
 let root = __SOURCE_DIRECTORY__

@@ -12,9 +12,11 @@ let define (p: Profile) =
       Title = "Hyperparameter grid — SCTT and DASC"
       Description = "Every combination of step count, skip length θ and initial ratio β0 for SCTT and DASC (CD10 at each step count)."
       Scale =
-        sprintf "%d networks per run, %s, step count ∈ {%s}, θ ∈ {%s}, β0 ∈ {%s}, limit %d training steps, annealing over %d; CD with a fresh Adam state at every change of θ (the authors' scripts); %s"
-            p.Networks (Runs.describeTasks p.GridTasks) (list p.GridStepCounts) (list p.GridSkipLengths)
-            (list p.GridInitialRatios) p.GridMaxSteps p.GridAnnealSteps (Runs.divergenceRule false)
+        if p.GridTasks.IsEmpty then "not run at this profile: the grid is coverage, not evidence for a claim (the paper profile runs it)"
+        else
+            sprintf "%d networks per run, %s, step count ∈ {%s}, θ ∈ {%s}, β0 ∈ {%s}, limit %d training steps, annealing over %d; CD with a fresh Adam state at every change of θ (the authors' scripts); %s"
+                p.Networks (Runs.describeTasks p.GridTasks) (list p.GridStepCounts) (list p.GridSkipLengths)
+                (list p.GridInitialRatios) p.GridMaxSteps p.GridAnnealSteps (Runs.divergenceRule false)
       Jobs =
         [ for task in p.GridTasks do
             for s in p.GridStepCounts do

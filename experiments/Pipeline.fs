@@ -14,6 +14,8 @@ type ResultsLayout =
     member l.Runs = Path.Combine(l.Root, "runs")
     member l.Report = Path.Combine(l.Root, "report")
     member l.Csv = Path.Combine(l.Root, "csv")
+    /// The claims' verdicts (also in the store and at the top of the report).
+    member l.Claims = Path.Combine(l.Root, "claims.csv")
     member l.JobFolder(job: Job) = Path.Combine(l.Runs, job.Key)
 
 type Event =
@@ -29,7 +31,8 @@ type Event =
 let plan (store: ResultStore) (profile: Profile) (e: Experiment) =
     store.Plan
         { Profile = profile.Name; Experiment = e.Name; Title = e.Title; Description = e.Description; Scale = e.Scale
-          Jobs = e.Jobs |> List.mapi (fun i j -> { Key = j.Key; Position = i }) }
+          Jobs = e.Jobs |> List.mapi (fun i j -> { Key = j.Key; Position = i })
+          Machine = SkipRnn.Numerics.Machine.describe () }
     let stored = store.Keys()
     e.Jobs |> List.distinctBy (fun j -> j.Key) |> List.filter (fun j -> not (stored.Contains j.Key))
 

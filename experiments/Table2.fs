@@ -41,6 +41,8 @@ let define (p: Profile) =
       Title = "Table 2 — rule reversal with and without strategic skip connections"
       Description = "Networks trained on 5 consecutive trials of the uncued rule-reversal task; the share trained above 0.99."
       Scale =
-        sprintf "%d networks per configuration, %d training steps (θ, β and β' annealed over the first %d), 40 sequences of 5 trials per batch, evaluated on %d sequences; %s"
-            p.Table2Networks p.Table2Steps p.Table2AnnealSteps p.Table2EvaluationTrials (Runs.divergenceRule false)
-      Jobs = [ for c in configurations -> run c.Method c.StepCount c.StrategicRatio ] }
+        if p.Table2Networks = 0 then "not run at this profile: rule-reversal networks need thousands of training steps to learn (the night profile runs them)"
+        else
+            sprintf "%d networks per configuration, %d training steps (θ, β and β' annealed over the first %d), 40 sequences of 5 trials per batch, evaluated on %d sequences; %s"
+                p.Table2Networks p.Table2Steps p.Table2AnnealSteps p.Table2EvaluationTrials (Runs.divergenceRule false)
+      Jobs = if p.Table2Networks = 0 then [] else [ for c in configurations -> run c.Method c.StepCount c.StrategicRatio ] }

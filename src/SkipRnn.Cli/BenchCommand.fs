@@ -68,8 +68,8 @@ let run (args: ParseResults<BenchArgs>) =
     match gpu with
     | Some g -> runGpu g config repeats quick
     | None ->
-    printfn "skiprnn bench: %s, M = %d networks, %d trials, N = %d, %d cores, %s" task networks trials config.Units
-        Environment.ProcessorCount (SkipRnn.Numerics.Simd.describe ())
+    printfn "skiprnn bench: %s, M = %d networks, %d trials, N = %d; %s" task networks trials config.Units
+        (SkipRnn.Numerics.Machine.describe ())
     if SkipRnn.Numerics.Simd.width = 0 then fail "this processor has neither AVX2 with FMA nor AVX-512: there is no vector FMA peak to measure against"
     let peak = Benchmark.fmaPeak 1.0
     printfn "single-precision FMA peak (all cores, measured now): %.1f GFLOP/s" peak

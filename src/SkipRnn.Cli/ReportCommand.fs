@@ -17,9 +17,14 @@ let run (args: ParseResults<ReportArgs>) =
     if not (Directory.Exists paperFolder) then fail "the folder of the paper's values %s does not exist" paperFolder
     use store = ExperimentCommand.openStore layout
     store.ReplacePaperValues(PaperValues.load paperFolder)
-    let path, figures = ReportBuilder.write store profile layout.Report
+    let path, claims, figures = ReportBuilder.write store profile layout.Report
     store.ExportCsv layout.Csv
+    SkipRnn.IO.Files.writeAtomically layout.Claims (SkipRnn.Results.Claims.PaperClaims.csv claims)
     for f in figures do
         printfn "%-14s %s" f.Id (if f.Points = 0 then "no data yet" else sprintf "%d data points" f.Points)
+    printfn ""
+    for c in claims do
+        printfn "%-3s %-26s %s" c.Id c.Verdict.Text c.Source
+    printfn "%s (%s)" (SkipRnn.Results.Claims.PaperClaims.summary claims) layout.Claims
     printfn "report written to %s (tables as CSV in %s)" path layout.Csv
     0

@@ -52,10 +52,38 @@ let jobTests =
             for profile in Profiles.all do
                 for name, define in ExperimentCatalog.all do
                     let e = define profile
-                    Expect.isNonEmpty e.Jobs (sprintf "%s at %s has jobs" name profile.Name)
+                    if e.Jobs.IsEmpty then
+                        Expect.stringStarts e.Scale "not run at this profile" (sprintf "%s at %s: no jobs, and its scale says so" name profile.Name)
                     let keys = e.Jobs |> List.map (fun j -> j.Key) |> List.distinct
                     let configs = e.Jobs |> List.map (fun j -> j.Kind.Name + SkipRnn.IO.ConfigJson.toJson j.Config) |> List.distinct
                     Expect.equal keys.Length configs.Length (sprintf "%s at %s: keys and configurations match one to one" name profile.Name)
+        testCase "quick is sized to decide claims C2–C6, and runs nothing that decides none" <| fun () ->
+            let p = Profiles.quick
+            let table1 = (Table1.define p).Jobs
+            Expect.equal table1.Length 12 "Table 1: 6 methods on 2 tasks"
+            Expect.isTrue (table1 |> List.forall (fun j -> (SkipRnn.Tasks.Catalog.tryFind j.Config.Task).Value.LongTermMemory)) "all long-dependency tasks"
+            Expect.isTrue (table1 |> List.forall (fun j -> not j.Config.StopAtCriterion && j.Config.MaxSteps >= 3000)) "fixed budgets of at least 3,000 steps"
+            let thetas (jobs: Job list) m = jobs |> List.filter (fun j -> j.Config.Method.Name = m) |> List.map (fun j -> j.Config.Method) |> List.distinct
+            let figure3 = (Figure3.define p).Jobs
+            for m in [ "cd"; "sctt"; "dasc" ] do Expect.equal (thetas figure3 m).Length 5 (sprintf "Figure 3: %s at 5 θ" m)
+            let appendixE = (AppendixE.define p).Jobs |> List.map (fun j -> match j.Config.Method with CD t -> t | _ -> nan)
+            Expect.isTrue (List.exists (fun t -> t > 20.0) appendixE && List.exists (fun t -> t <= 20.0) appendixE) "Appendix E: θ0 on both sides of τ/dt"
+            Expect.equal (Figure1.define p).Jobs.Length 16 "Figure 1 on all 16 tasks"
+            Expect.isEmpty (Table2.define p).Jobs "no Table 2 at quick"
+            Expect.isEmpty (HyperparameterGrid.define p).Jobs "no grid at quick"
+        testCase "night trains to the criterion and runs Table 2; the profiles grow in cost" <| fun () ->
+            let p = Profiles.night
+            let table1 = (Table1.define p).Jobs
+            Expect.isTrue (table1 |> List.forall (fun j -> j.Config.StopAtCriterion && j.Config.Networks >= 10)) "Table 1 to the 0.99 criterion, at least 10 networks"
+            let figure1 = (Figure1.define p).Jobs |> List.map (fun j -> j.Key) |> Set.ofList
+            Expect.isTrue (table1 |> List.filter (fun j -> j.Config.Method = Control) |> List.forall (fun j -> figure1.Contains j.Key)) "Table 1's control runs are Figure 1's"
+            let table2 = (Table2.define p).Jobs
+            Expect.equal table2.Length 8 "Table 2: 8 configurations"
+            Expect.isTrue (table2 |> List.forall (fun j -> j.Config.Networks >= 10 && j.Config.MaxSteps >= 3000)) "at least 10 networks and 3,000 steps each"
+            let cost (p: Profile) = ExperimentCatalog.all |> List.collect (fun (_, define) -> (define p).Jobs) |> List.distinctBy (fun j -> j.Key) |> List.sumBy Job.cost
+            let costs = [ Profiles.tiny; Profiles.quick; Profiles.night; Profiles.paper ] |> List.map cost
+            Expect.equal costs (List.sort costs) (sprintf "tiny < quick < night < paper in cost: %A" costs)
+            Expect.isGreaterThan (cost Profiles.night / cost Profiles.quick) 5.0 "night is several quick runs"
         testCase "the paper profile has the paper's sizes" <| fun () ->
             let p = Profiles.paper
             Expect.equal ((Figure1.define p).Jobs.Length) 16 "Figure 1: control on 16 tasks"
@@ -232,8 +260,14 @@ let reportTests =
                 let completed = Pipeline.run store layout Profiles.tiny (define Profiles.tiny) (Some 2) ignore CancellationToken.None
                 Expect.isTrue completed "every tiny experiment completes"
             store.ReplacePaperValues(PaperValues.load (Path.Combine(AppContext.BaseDirectory, "paper")))
-            let path, sections = ReportBuilder.write store "tiny" layout.Report
+            let path, claims, sections = ReportBuilder.write store "tiny" layout.Report
             let html = File.ReadAllText path
+            Expect.equal (claims |> List.map (fun c -> c.Id)) [ for i in 1 .. 8 -> sprintf "C%d" i ] "the eight claims, in order"
+            Expect.stringContains html "<table class=\"claims\">" "the claims table is in the page"
+            Expect.isLessThan (html.IndexOf "<table class=\"claims\">") (html.IndexOf "<section id=\"figure-1b\">") "before every figure"
+            Expect.stringContains html (SkipRnn.Results.Claims.PaperClaims.summary claims) "with the one-line answer"
+            let stored = store.Scalar<int64>("SELECT count(*) FROM claims WHERE profile = 'tiny'", [])
+            Expect.equal stored 8L "the verdicts are in the store"
             let charts = chartsIn html
             for id in [ "figure-1b"; "figure-1c"; "figure-3b"; "figure-3c"; "appendix-e"; "grid" ] do
                 let mine = charts |> List.filter (fun (chart, _) -> chart.StartsWith(id + "-chart-"))

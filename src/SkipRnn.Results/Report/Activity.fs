@@ -190,7 +190,7 @@ module Activity =
         { Id = "rule-switch"
           Title = "Rule reversal after an uncued switch (like the paper's Fig. 4C)"
           Caption =
-            "One sequence of 5 trials in which the hidden rule reverses without a cue (background: blue = rule 1, A→1 and B→2; orange = rule 2, reversed). The lines are the network's response probabilities; above each trial, its rule, stimulus, and the choice at the end of its response period with the feedback it earned (✓ correct under the rule in force, ✗ wrong). A trained network keeps the old rule on the first trial after a switch (it cannot know), receives 'wrong', and answers by the new rule from the next trial on."
+            "One sequence of 5 trials in which the hidden rule reverses without a cue (background: blue = rule 1, A→1 and B→2; orange = rule 2, reversed). The lines are the network's response probabilities; above each trial, its rule, stimulus, and the choice at the end of its response period with the feedback it earned (✓ correct under the rule in force, ✗ wrong). The paper's finding (Fig. 4C) is that a trained network keeps the old rule on the first trial after a switch (it cannot know), receives 'wrong', and answers by the new rule from the next trial on; whether this network does is read from its choices above, and claim C8 at the top of the report says how many networks do."
           Scale = Scale.describe store profile "table2"
           Charts = charts
           Html = ""

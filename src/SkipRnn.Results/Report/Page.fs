@@ -33,6 +33,13 @@ table.table1 td.best { background: #d9f2d9; font-weight: 700; }
 table.table1 td.closest { background: #fbf3c9; }
 .paper { color: #888; font-size: 0.85em; font-weight: normal; } .failed { color: #b00; } .note { color: #b00; font-size: 0.8em; font-weight: normal; }
 .missing { color: #aaa; }
+.answer { font-size: 1.25em; font-weight: 700; margin: 0.4em 0; }
+table.claims { border-collapse: collapse; font-size: 0.88em; margin-top: 0.5em; }
+table.claims th, table.claims td { border: 1px solid #ddd; padding: 0.3em 0.5em; vertical-align: top; text-align: left; }
+table.claims td.statement { width: 30%; } table.claims td.evidence { width: 42%; }
+table.claims .rule { color: #777; font-size: 0.85em; margin-top: 0.3em; }
+td.verdict { font-weight: 700; white-space: nowrap; }
+td.shown { background: #d9f2d9; } td.contradicted { background: #f8d0d0; } td.notshown { background: #fbf3c9; } td.nottested { background: #eee; color: #777; }
 """
 
     let private script =
@@ -45,8 +52,23 @@ document.querySelectorAll('script[data-figure]').forEach(function (s) {
 
     let private encode (s: string) = Net.WebUtility.HtmlEncode s
 
-    /// The whole page: a heading with the profile, then every figure.
-    let render (title: string) (intro: string) (figures: ReportSection list) =
+    let private section (add: string -> unit) (f: ReportSection) =
+        add (sprintf "<section id=\"%s\"><h2>%s</h2>" f.Id (encode f.Title))
+        add (sprintf "<p class=\"scale\">%s</p>" (encode f.Scale))
+        if f.Points = 0 then add "<p class=\"empty\">No results stored for this figure at this profile (see its scale above): run its stage, or a larger profile.</p>"
+        add "<div class=\"charts\">"
+        f.Charts |> List.iteri (fun i chart ->
+            let id = sprintf "%s-chart-%d" f.Id i
+            add (sprintf "<div id=\"%s\"></div>" id)
+            let json = GenericChart.toJson chart
+            add (sprintf "<script type=\"application/json\" data-figure=\"%s\">%s</script>" id (json.Replace("</", "<\\/"))))
+        add "</div>"
+        add f.Html
+        add (sprintf "<p class=\"caption\">%s</p></section>" (encode f.Caption))
+
+    /// The whole page: a heading with the intro (HTML), the lead section (the claims), the contents, then
+    /// every figure.
+    let render (title: string) (intro: string) (lead: ReportSection) (figures: ReportSection list) =
         let sb = StringBuilder()
         let add (s: string) = sb.Append s |> ignore
         add "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -54,22 +76,11 @@ document.querySelectorAll('script[data-figure]').forEach(function (s) {
         add "<script>"
         add (plotlyJs.Force())
         add "</script></head><body>"
-        add (sprintf "<h1>%s</h1><p class=\"meta\">%s</p>" (encode title) intro)
+        add (sprintf "<h1>%s</h1><div class=\"meta\">%s</div>" (encode title) intro)
+        section add lead
         add "<ul>"
         for f in figures do add (sprintf "<li><a href=\"#%s\">%s</a></li>" f.Id (encode f.Title))
         add "</ul>"
-        for f in figures do
-            add (sprintf "<section id=\"%s\"><h2>%s</h2>" f.Id (encode f.Title))
-            add (sprintf "<p class=\"scale\">%s</p>" (encode f.Scale))
-            if f.Points = 0 then add "<p class=\"empty\">No results stored for this figure yet: run its stage.</p>"
-            add "<div class=\"charts\">"
-            f.Charts |> List.iteri (fun i chart ->
-                let id = sprintf "%s-chart-%d" f.Id i
-                add (sprintf "<div id=\"%s\"></div>" id)
-                let json = GenericChart.toJson chart
-                add (sprintf "<script type=\"application/json\" data-figure=\"%s\">%s</script>" id (json.Replace("</", "<\\/"))))
-            add "</div>"
-            add f.Html
-            add (sprintf "<p class=\"caption\">%s</p></section>" (encode f.Caption))
+        for f in figures do section add f
         add (sprintf "<script>%s</script></body></html>" script)
         sb.ToString()

@@ -2,6 +2,7 @@ namespace SkipRnn.Results.Report
 
 open System
 open System.Text
+open Plotly.NET
 open SkipRnn.Results
 
 /// Table 1: the 9 long-dependency tasks × Control, CD10, SCTT10, SCTT40, DASC10, DASC40 — training steps,
@@ -26,13 +27,30 @@ module Table1 =
         | [] -> runs |> List.sortByDescending (fun r -> r.Criterion) |> List.tryHead
         | ok -> ok |> List.sortBy (fun r -> r.Steps, r.TrainSeconds) |> List.tryHead
 
-    type private Quantity = { Name: string; Paper: string; Scale: float; Of: StoredRun -> float }
+    /// A row block of the table. `AnyRun`: shown for every run (steps to the claims' threshold, criterion at
+    /// the end); otherwise only for runs that reached the 0.99 criterion ("failed" for the others).
+    type private Quantity = { Name: string; Paper: string; Scale: float; Of: StoredRun -> float; AnyRun: bool }
 
-    let private quantities =
-        [ { Name = "Training steps"; Paper = "steps_1e4"; Scale = 1e4; Of = fun r -> float r.Steps }
-          { Name = "Wall-clock training time (s)"; Paper = "seconds_1e4"; Scale = 1e4; Of = fun r -> r.TrainSeconds }
-          { Name = "Floating point operations, all networks of the run"; Paper = "flops_1e13"; Scale = 1e13; Of = fun r -> r.Flops }
-          { Name = "Floating point operations per network"; Paper = ""; Scale = 1.0; Of = fun r -> r.Flops / float (max 1 r.Networks) } ]
+    let private quantities (toThreshold: StoredRun -> float) =
+        [ { Name = "Training steps"; Paper = "steps_1e4"; Scale = 1e4; Of = (fun r -> float r.Steps); AnyRun = false }
+          { Name = "Wall-clock training time (s)"; Paper = "seconds_1e4"; Scale = 1e4; Of = (fun r -> r.TrainSeconds); AnyRun = false }
+          { Name = "Floating point operations, all networks of the run"; Paper = "flops_1e13"; Scale = 1e13; Of = (fun r -> r.Flops); AnyRun = false }
+          { Name = "Floating point operations per network"; Paper = ""; Scale = 1.0; Of = (fun r -> r.Flops / float (max 1 r.Networks)); AnyRun = false }
+          { Name = sprintf "Training steps to %.2f (the claims' threshold; – not reached)" SkipRnn.Results.Claims.Evidence.threshold
+            Paper = ""; Scale = 1.0; Of = toThreshold; AnyRun = true }
+          { Name = "Criterion at the end of the run"; Paper = ""; Scale = 1.0; Of = (fun r -> r.Criterion); AnyRun = true } ]
+
+    /// The learning curves of a task's runs, one line per method.
+    let private curves (store: ResultStore) (task: string) (runs: StoredRun list) =
+        [ for r in runs ->
+            let points = StoredRun.curve store r.Key
+            Chart.Line(points |> List.map fst, points |> List.map snd, Name = r.Label, LineColor = Values.methodColor r.Method,
+                       LineDash = (if r.Label.EndsWith "40" then StyleParam.DrawingStyle.Solid else StyleParam.DrawingStyle.Dash)) ]
+        |> Values.combine
+        |> Chart.withTitle (sprintf "%s: criterion during training" task)
+        |> Chart.withXAxisStyle "training step"
+        |> Chart.withYAxisStyle ("criterion (10th–90th percentile mean)", MinMax = (0.0, 1.0))
+        |> Values.styled 560 380
 
     let private setting (r: StoredRun) =
         match r.Method with
@@ -64,6 +82,16 @@ module Table1 =
                     | None -> () ]
             |> Map.ofList
         let candidates = runs |> List.countBy (fun r -> r.PaperTask, r.Label) |> List.map snd |> List.fold max 0
+        let toThreshold =
+            let steps =
+                runs |> List.map (fun r ->
+                    r.Key,
+                    StoredRun.curve store r.Key
+                    |> List.tryFind (fun (_, c) -> c >= SkipRnn.Results.Claims.Evidence.threshold)
+                    |> Option.map (fst >> float) |> Option.defaultValue nan)
+                |> Map.ofList
+            fun (r: StoredRun) -> steps[r.Key]
+        let quantities = quantities toThreshold
         let sb = StringBuilder()
         let add (s: string) = sb.Append s |> ignore
         add "<table class=\"table1\"><thead><tr><th>task</th>"
@@ -73,12 +101,15 @@ module Table1 =
             add (sprintf "<tr class=\"quantity\"><td colspan=\"%d\">%s — ours (upper) and the paper's (lower, grey)</td></tr>" (methods.Length + 1) q.Name)
             for t in tasks do
                 let ours = methods |> List.map (fun m -> m, chosen.TryFind(t, m))
+                let counts (r: StoredRun) = (q.AnyRun || r.Succeeded) && Double.IsFinite(q.Of r)
+                // Fewest steps, seconds or FLOPs is best; for the criterion at the end, the highest.
+                let better = if q.Name.StartsWith "Criterion" then List.max else List.min
                 let bestValue =
-                    ours |> List.choose (fun (_, r) -> r |> Option.filter (fun r -> r.Succeeded) |> Option.map q.Of)
-                    |> function [] -> nan | vs -> List.min vs
+                    ours |> List.choose (fun (_, r) -> r |> Option.filter counts |> Option.map q.Of)
+                    |> function [] -> nan | vs -> better vs
                 // No method succeeded: mark the one that came closest to the criterion instead.
                 let closest =
-                    if not (Double.IsNaN bestValue) then nan
+                    if not (Double.IsNaN bestValue) || q.AnyRun then nan
                     else ours |> List.choose (snd >> Option.map (fun r -> r.Criterion)) |> List.filter Double.IsFinite
                          |> function [] -> nan | cs -> List.max cs
                 add (sprintf "<tr><td class=\"task\">%s%s</td>" t (rowNote t))
@@ -86,15 +117,16 @@ module Table1 =
                     let cell =
                         match r with
                         | None -> "<span class=\"missing\">not run</span>"
+                        | Some r when q.AnyRun -> sprintf "<span title=\"%s\">%s</span>" (Values.html (setting r)) (Values.compact (q.Of r))
                         | Some r when r.Succeeded ->
                             sprintf "<span title=\"%s\">%s</span>" (Values.html (setting r)) (Values.compact (q.Of r))
                         | Some r ->
                             sprintf "<span class=\"failed\" title=\"%s\">failed</span><div class=\"note\">%.2f at %s</div>"
                                 (Values.html (setting r)) r.Criterion (Values.compact (float r.Steps))
-                    let isBest = match r with Some r when r.Succeeded && q.Of r = bestValue -> true | _ -> false
+                    let isBest = match r with Some r when counts r && q.Of r = bestValue -> true | _ -> false
                     let isClosest = match r with Some r when not r.Succeeded && r.Criterion = closest -> true | _ -> false
                     let paperCell =
-                        match paper.TryFind(q.Paper, paperRow t, m) with
+                        match (if q.Paper = "" then None else paper.TryFind(q.Paper, paperRow t, m)) with
                         | Some (_, true, _) -> "<div class=\"paper\">failed</div>"
                         | Some (v, false, bold) ->
                             let text = Values.compact (v * q.Scale)
@@ -114,9 +146,9 @@ module Table1 =
         { Id = "table-1"
           Title = "Table 1 — training on the 9 tasks that need long-term dependencies"
           Caption =
-            sprintf "Training steps, wall-clock training seconds and floating-point operations until the mean performance of the middle 80 %% of networks reached 0.99, for control training and each method (subscript: θ0 for CD, the skip length θ for SCTT and DASC, in 5 ms steps). Green cell: the best of our methods in that row (successful runs only); where no method succeeded, the yellow cell is the one that came closest to the criterion. \"failed\" means the step limit came first (%d of our runs; the criterion then reached is given below it). %s Our seconds are on this machine's CPU (the paper's on a GPU, 100 networks per run): compare the ranking of the methods in steps and seconds, not the absolute numbers. Our FLOPs are counted analytically, every matrix product at the model's sizes, the same per step for control, SCTT and DASC; the paper's column behaves like a measured count (it scales with its wall-clock time, and its SCTT cells cost less per step than control), so the two FLOP rows cannot agree even in ranking and are shown side by side only for reference." failures settingNote
+            sprintf "Training steps, wall-clock training seconds and floating-point operations until the mean performance of the middle 80 %% of networks reached 0.99, for control training and each method (subscript: θ0 for CD, the skip length θ for SCTT and DASC, in 5 ms steps). Green cell: the best of our methods in that row (successful runs only); where no method succeeded, the yellow cell is the one that came closest to the criterion. \"failed\" means the step limit came first (%d of our runs; the criterion then reached is given below it). The last two blocks hold for every run, successful or not: the training steps until the criterion first reached 0.9 (the threshold the claims at the top count to) and the criterion when the run ended; above the table, each task's learning curves (solid: θ = 40; dashed: θ = 10, control and CD). %s Our seconds are on this machine's CPU (the paper's on a GPU, 100 networks per run): compare the ranking of the methods in steps and seconds, not the absolute numbers. Our FLOPs are counted analytically, every matrix product at the model's sizes, the same per step for control, SCTT and DASC; the paper's column behaves like a measured count (it scales with its wall-clock time, and its SCTT cells cost less per step than control), so the two FLOP rows cannot agree even in ranking and are shown side by side only for reference." failures settingNote
           Scale = Scale.describe store profile "table1"
-          Charts = []
+          Charts = [ for t in tasks -> curves store t (runs |> List.filter (fun r -> r.PaperTask = t)) ]
           Html = sb.ToString()
           Points = runs.Length }
 

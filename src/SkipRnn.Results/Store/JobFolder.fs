@@ -38,7 +38,9 @@ type DynamicsMeasurement =
 /// One evaluation as the store keeps it.
 type EvaluationRow =
     { Index: int; Step: int; TrainSeconds: float; Criterion: float; MeanPerformance: float
-      MeanLoss: float; Theta: float; Beta: float; Diverged: int }
+      MeanLoss: float; Theta: float; Beta: float; Diverged: int
+      /// Each network's performance (NaN where it is not finite): what the claims resample.
+      Performances: float[] }
 
 /// A finished job, read back from its folder: everything the store ingests.
 type JobRecord =
@@ -128,7 +130,8 @@ module JobFolder =
                 let performances = f[7..] |> Array.map parseFloat
                 { Index = i; Step = int f[0]; TrainSeconds = parseFloat f[1]; Criterion = parseFloat f[2]
                   MeanPerformance = (if performances.Length = 0 then nan else Array.average performances)
-                  MeanLoss = parseFloat f[3]; Theta = parseFloat f[4]; Beta = parseFloat f[5]; Diverged = int (parseFloat f[6]) })
+                  MeanLoss = parseFloat f[3]; Theta = parseFloat f[4]; Beta = parseFloat f[5]; Diverged = int (parseFloat f[6])
+                  Performances = performances })
             |> List.ofArray
 
     /// The record of the finished job in `dir` (its key is the folder's name).

@@ -12,7 +12,9 @@ type PlannedJob = { Key: string; Position: int }
 
 /// An experiment as planned at a profile (what the report needs to caption its figures).
 type PlannedExperiment =
-    { Profile: string; Experiment: string; Title: string; Description: string; Scale: string; Jobs: PlannedJob list }
+    { Profile: string; Experiment: string; Title: string; Description: string; Scale: string; Jobs: PlannedJob list
+      /// The machine that planned (and, unless the jobs went to a cluster, ran) the experiment, in words.
+      Machine: string }
 
 /// The results store: one embedded DuckDB file. Every write is one transaction, so a process killed at any
 /// moment leaves the store as it was before the write or after it; ingesting a job twice changes nothing.
@@ -70,6 +72,9 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
 
     member _.Execute(sql: string, parameters: (string * obj) list) = execute sql parameters
 
+    /// Runs `work` as one transaction: all of its writes or none.
+    member _.InTransaction(work: unit -> unit) = inTransaction work
+
     /// Rows of a query as arrays of values (DBNull → null).
     member _.Query(sql: string, ?parameters: (string * obj) list) : obj[] list =
         use c = command sql (defaultArg parameters [])
@@ -95,9 +100,10 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
             execute "DELETE FROM experiment_jobs WHERE profile = $p AND experiment = $e" [ "p", box e.Profile; "e", box e.Experiment ]
             execute "DELETE FROM experiments WHERE profile = $p AND experiment = $e" [ "p", box e.Profile; "e", box e.Experiment ]
             execute
-                "INSERT INTO experiments VALUES ($p, $e, $title, $description, $scale, $jobs, $at)"
+                """INSERT INTO experiments (profile, experiment, title, description, scale, jobs, planned_at, machine)
+                   VALUES ($p, $e, $title, $description, $scale, $jobs, $at, $machine)"""
                 [ "p", box e.Profile; "e", box e.Experiment; "title", box e.Title; "description", box e.Description
-                  "scale", box e.Scale; "jobs", box e.Jobs.Length; "at", box DateTime.UtcNow ]
+                  "scale", box e.Scale; "jobs", box e.Jobs.Length; "at", box DateTime.UtcNow; "machine", box e.Machine ]
             for j in e.Jobs do
                 execute "INSERT OR IGNORE INTO experiment_jobs VALUES ($p, $e, $key, $pos)"
                     [ "p", box e.Profile; "e", box e.Experiment; "key", box j.Key; "pos", box j.Position ])
@@ -135,10 +141,14 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                       "divergedAt", box (JsonSerializer.Serialize r.DivergedAt); "config", box r.ConfigJson
                       "finished", box r.FinishedAt; "ingested", box DateTime.UtcNow ]
                 for e in r.Evaluations do
-                    execute "INSERT INTO evaluations VALUES ($key, $i, $step, $seconds, $criterion, $mean, $loss, $theta, $beta, $diverged)"
+                    execute
+                        """INSERT INTO evaluations (job_key, eval_index, step, train_seconds, criterion, mean_performance, mean_loss,
+                             theta, beta, diverged, performances)
+                           VALUES ($key, $i, $step, $seconds, $criterion, $mean, $loss, $theta, $beta, $diverged, $performances)"""
                         [ "key", box r.Key; "i", box e.Index; "step", box e.Step; "seconds", finiteOrNull e.TrainSeconds
                           "criterion", finiteOrNull e.Criterion; "mean", finiteOrNull e.MeanPerformance; "loss", finiteOrNull e.MeanLoss
-                          "theta", finiteOrNull e.Theta; "beta", finiteOrNull e.Beta; "diverged", box e.Diverged ]
+                          "theta", finiteOrNull e.Theta; "beta", finiteOrNull e.Beta; "diverged", box e.Diverged
+                          "performances", box (json e.Performances) ]
                 match r.Activity with
                 | Some a ->
                     execute "INSERT INTO activity VALUES ($key, $example, $trajectories)"
@@ -150,11 +160,16 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                     let finite = m.Distances |> Array.filter Double.IsFinite
                     let pairs = Array.zip m.PerformanceModified m.PerformanceTrue |> Array.filter (fun (a, b) -> Double.IsFinite a && Double.IsFinite b)
                     let mean (xs: float[]) = if xs.Length = 0 then nan else Array.average xs
-                    execute "INSERT INTO dynamics VALUES ($key, $distance, $finite, $mod, $true, $diff, $alignment, $trials)"
+                    execute
+                        """INSERT INTO dynamics (job_key, distance, finite_networks, performance_modified, performance_true,
+                             performance_difference, alignment, eval_trials, distances, performance_differences)
+                           VALUES ($key, $distance, $finite, $mod, $true, $diff, $alignment, $trials, $distances, $differences)"""
                         [ "key", box r.Key; "distance", finiteOrNull (mean finite); "finite", box finite.Length
                           "mod", finiteOrNull (mean (Array.map fst pairs)); "true", finiteOrNull (mean (Array.map snd pairs))
                           "diff", finiteOrNull (mean (pairs |> Array.map (fun (a, b) -> a - b)))
-                          "alignment", box m.Alignment; "trials", box m.EvaluationTrials ])
+                          "alignment", box m.Alignment; "trials", box m.EvaluationTrials
+                          "distances", box (json m.Distances)
+                          "differences", box (json (Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue)) ])
             true
 
     /// Replaces the paper's published values (see PaperValues).
@@ -171,7 +186,7 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
     /// Writes every table as CSV into `folder` (runs.csv, evaluations.csv, …).
     member this.ExportCsv(folder: string) =
         Directory.CreateDirectory folder |> ignore
-        for table in [ "runs"; "evaluations"; "dynamics"; "experiments"; "experiment_jobs"; "paper_values" ] do
+        for table in [ "runs"; "evaluations"; "dynamics"; "experiments"; "experiment_jobs"; "paper_values"; "claims" ] do
             let target = Path.Combine(Path.GetFullPath folder, table + ".csv").Replace("'", "''")
             execute (sprintf "COPY (SELECT * FROM %s ORDER BY ALL) TO '%s' (HEADER, DELIMITER ',')" table target) []
 

@@ -48,6 +48,7 @@ module Schema =
                 theta DOUBLE,
                 beta DOUBLE,
                 diverged INTEGER,
+                performances VARCHAR,
                 PRIMARY KEY (job_key, eval_index))"""
           """CREATE TABLE IF NOT EXISTS dynamics (
                 job_key VARCHAR PRIMARY KEY,
@@ -57,7 +58,9 @@ module Schema =
                 performance_true DOUBLE,
                 performance_difference DOUBLE,
                 alignment VARCHAR NOT NULL,
-                eval_trials INTEGER NOT NULL)"""
+                eval_trials INTEGER NOT NULL,
+                distances VARCHAR,
+                performance_differences VARCHAR)"""
           """CREATE TABLE IF NOT EXISTS activity (
                 job_key VARCHAR PRIMARY KEY,
                 example_json VARCHAR NOT NULL,
@@ -70,6 +73,7 @@ module Schema =
                 scale VARCHAR NOT NULL,
                 jobs INTEGER NOT NULL,
                 planned_at TIMESTAMP NOT NULL,
+                machine VARCHAR,
                 PRIMARY KEY (profile, experiment))"""
           """CREATE TABLE IF NOT EXISTS experiment_jobs (
                 profile VARCHAR NOT NULL,
@@ -85,4 +89,23 @@ module Schema =
                 value DOUBLE,
                 spread DOUBLE,
                 failed BOOLEAN NOT NULL,
-                best BOOLEAN NOT NULL)""" ]
+                best BOOLEAN NOT NULL)"""
+          """CREATE TABLE IF NOT EXISTS claims (
+                profile VARCHAR NOT NULL,
+                claim VARCHAR NOT NULL,
+                statement VARCHAR NOT NULL,
+                figure VARCHAR NOT NULL,
+                verdict VARCHAR NOT NULL,
+                estimate DOUBLE,
+                low DOUBLE,
+                high DOUBLE,
+                networks INTEGER NOT NULL,
+                evidence VARCHAR NOT NULL,
+                rule VARCHAR NOT NULL,
+                computed_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (profile, claim))"""
+          // Stores written before these columns existed gain them (empty for the runs already stored).
+          "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS performances VARCHAR"
+          "ALTER TABLE dynamics ADD COLUMN IF NOT EXISTS distances VARCHAR"
+          "ALTER TABLE dynamics ADD COLUMN IF NOT EXISTS performance_differences VARCHAR"
+          "ALTER TABLE experiments ADD COLUMN IF NOT EXISTS machine VARCHAR" ]
