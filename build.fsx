@@ -1,14 +1,16 @@
 // The build and the paper's experiments as FAKE targets, run by `dotnet fsi`:
 //
-//   dotnet fsi build.fsx -t Reproduce                      every experiment at the quick profile, then the report
-//   dotnet fsi build.fsx -t Reproduce -- --profile paper   the same at the paper's scale (or SKIPRNN_PROFILE=paper)
+//   dotnet fsi build.fsx -t Reproduce                      every experiment at the quick profile (under 45 minutes on
+//                                                          2 cores), then the report, which opens with the claims table
+//   dotnet fsi build.fsx -t Reproduce -- --profile night   one night (under 8 hours); --profile paper: the paper's scale
+//                                                          (or SKIPRNN_PROFILE=night, …)
 //   dotnet fsi build.fsx -t Table1                         one stage; it runs only what the results store lacks
 //   dotnet fsi build.fsx -t Report                         results/report/index.html from the store
 //   dotnet fsi build.fsx -t Test                           the test suite
 //   dotnet fsi build.fsx -t Reproduce --slurm --shards 64  on a SLURM cluster: one job array, merged, then the report
 //
 // Results go to results/ (or SKIPRNN_RESULTS): the store skiprnn.duckdb, one folder per run under runs/,
-// the report under report/, the tables as CSV under csv/. Stop with Ctrl-C at any time; the same command
+// the report under report/, the claims' verdicts in claims.csv, the tables as CSV under csv/. Stop with Ctrl-C at any time; the same command
 // goes on from where it stopped.
 
 #r "nuget: Fake.Core.Target, 5.20.3"

@@ -33,7 +33,7 @@ let define (p: Profile) =
             sprintf "each method at its best step count and β0 of the grid (%A × %A)" p.GridStepCounts p.GridInitialRatios
     { Name = "table1"
       Title = "Table 1 — methods on the long-dependency tasks"
-      Description = "Control, CD10, SCTT10, SCTT40, DASC10 and DASC40 trained to the 0.99 criterion on tasks that need long-term memory."
+      Description = "Control, CD10, SCTT10, SCTT40, DASC10 and DASC40 on tasks that need long-term memory, trained to the 0.99 criterion or for a fixed budget."
       Scale =
         sprintf "%d networks per run, %s, %s, %s; CD with a fresh Adam state at every change of θ (the authors' scripts); %s"
             p.Networks (Runs.describeTasks p.Table1Tasks)

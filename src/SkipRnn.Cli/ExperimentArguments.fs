@@ -9,7 +9,7 @@ type ExperimentListArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Profile _ -> "profile whose sizes to show: quick (default), paper or tiny."
+            | Profile _ -> "profile whose sizes to show: " + SkipRnn.Experiments.Profiles.choices () + "."
 
 type ExperimentRunArgs =
     | [<MainCommand; Mandatory>] Names of experiment: string list
@@ -22,7 +22,7 @@ type ExperimentRunArgs =
         member a.Usage =
             match a with
             | Names _ -> "experiments to run (see skiprnn experiment list), or all."
-            | Profile _ -> "scale: quick (default; under an hour on 2 cores), paper (the paper's scale) or tiny (tests)."
+            | Profile _ -> "scale: " + SkipRnn.Experiments.Profiles.choices () + "."
             | Results _ -> "results folder holding the store (skiprnn.duckdb) and the job folders (default: results)."
             | Pipeline _ -> "comma-separated experiments of the whole pipeline, for progress and time left across stages."
             | Workers _ -> "worker threads (default: all cores)."
@@ -45,6 +45,6 @@ type ReportArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Profile _ -> "profile to report on (default quick)."
+            | Profile _ -> "profile to report on: " + SkipRnn.Experiments.Profiles.choices () + "."
             | Results _ -> "results folder (default: results); the report goes to its report/index.html, the tables to csv/."
             | Paper_Values _ -> "folder of the paper's tables as CSV (default: the copy next to the program)."

@@ -21,7 +21,7 @@ type SweepPlanArgs =
             match a with
             | Experiment _ -> "experiment to run (see skiprnn experiment list), or all (one array for every experiment; shared runs once)."
             | Shards _ -> "number of shards K: the array's tasks, 0 to K-1 (at most one per run)."
-            | Profile _ -> "scale: quick (default), paper or tiny."
+            | Profile _ -> "scale: " + SkipRnn.Experiments.Profiles.choices () + "."
             | Out _ -> "folder on a file system the nodes share, where each run gets its folder under runs/ and the script, plan and logs go under sweeps/ (default: results, the results folder)."
             | Partition _ -> "SLURM partition (default: the cluster's)."
             | Time _ -> "time limit per array task, in SLURM's format (120, 2:00:00, 1-12). A task near it checkpoints and requeues itself."
@@ -46,7 +46,7 @@ type SweepRunArgs =
             | Experiment _ -> "experiment of the sweep, or all."
             | Shard _ -> "which shard to run, i/K with 0 ≤ i < K: job n of the sweep belongs to shard n mod K."
             | Out _ -> "the sweep's folder: each job runs in runs/<job key>/ under it."
-            | Profile _ -> "scale: quick (default), paper or tiny."
+            | Profile _ -> "scale: " + SkipRnn.Experiments.Profiles.choices () + "."
             | Workers _ -> "worker threads (default: all cores)."
             | Device _ -> "cpu (default), cuda or auto."
             | Fingerprint _ -> "the plan's fingerprint of its jobs: refuse to run if the experiments' definitions have changed since."

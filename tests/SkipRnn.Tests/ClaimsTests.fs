@@ -120,8 +120,15 @@ let tests =
                 Expect.isTrue (lo < p && p < hi && lo > 1.0 && hi < 8.0) (sprintf "a sensible interval: [%g, %g]" lo hi)
                 Expect.equal (Evidence.bootstrap 10 mean) first "the same interval again (fixed seed)"
             testCase "never reaching the threshold is +∞, and ∞ − ∞ is no difference" <| fun () ->
-                let curve = [| { Step = 20; Seconds = 1.0; Performances = Array.create 10 0.5 } |]
-                Expect.equal (Evidence.firstReaching 0.9 curve (Array.init 10 id)) (infinity, infinity) "not reached"
+                let run maxSteps =
+                    { Key = "k"; Task = "go"; LongTermMemory = false; Method = "control"; Label = "Control"; Theta = nan
+                      Networks = 10; MaxSteps = maxSteps; EvaluateEvery = 20; Steps = 40; TrainSeconds = 2.0; Diverged = 0
+                      Performances = Array.create 10 0.5; Distances = [||]; Differences = [||]
+                      Curve = [| for step in [ 20; 40 ] -> { Step = step; Seconds = float step / 20.0; Performances = Array.create 10 0.5 } |] }
+                Expect.equal (Evidence.firstReaching 0.9 (run 40) (Array.init 10 id)) (infinity, infinity) "not reached within the step limit"
+                Expect.equal (Evidence.firstReaching 0.9 (run 1000) (Array.init 10 id)) (60.0, 3.0)
+                    "a run stopped before its limit: not before its last evaluation plus one interval (a lower bound)"
+                Expect.equal (Evidence.difference -infinity -infinity) 0.0 "equal infinities of either sign"
                 Expect.equal (Evidence.difference infinity infinity) 0.0 "both censored"
                 Expect.equal (Evidence.difference infinity 100.0) infinity "only one reached"
         ]

@@ -105,7 +105,7 @@ let slurmTests =
 
                 // A task warned of its time limit (USR1, as --signal=B:USR1@120 sends it) checkpoints and requeues
                 // itself; then it is preempted (SLURM's requeue: SIGTERM to every process of the task), and each
-                // attempt resumes from the checkpoint. Quick Figure 1's first job (go, 400 steps) lasts long enough.
+                // attempt resumes from the checkpoint. Quick Figure 1's first job (go, 1,000 steps) lasts long enough.
                 let long = Path.Combine(root, "long")
                 let cpus = string (min 2 Environment.ProcessorCount)
                 let code, _, err = runCli [ "sweep"; "plan"; "figure1"; "--profile"; "quick"; "--shards"; "16"; "--cpus-per-task"; cpus; "--out"; long ]

@@ -194,7 +194,7 @@ let resumeTests =
                 "the experiment is recorded, so the report finds its runs"
         testCase "SIGTERM (SLURM's preemption) stops a shard at the next step with a checkpoint" <| fun () ->
             let dir = temporaryFolder "sigterm-shard"
-            // The first job of quick Figure 1 (go, 600 steps of 10 networks) runs for many seconds.
+            // The first job of quick Figure 1 (go, 1,000 steps of 10 networks) runs for many seconds.
             use p = start [ "sweep"; "run"; "figure1"; "--profile"; "quick"; "--shard"; "0/16"; "--out"; dir; "--workers"; "1" ]
             let training = readUntil p (fun l -> l.StartsWith "training ")
             Expect.isSome training "a job started"

@@ -88,24 +88,30 @@ module Evidence =
     let criterion (performances: float[]) (indices: int[]) =
         SkipRnn.Model.Performance.criterion (indices |> Array.map (fun i -> performances[i]))
 
-    /// The first evaluation at which the criterion of the networks at `indices` reaches `level`: its step and
-    /// its training seconds; +∞ for both if it never did (the run is censored at its last evaluation).
-    let firstReaching (level: float) (curve: CurvePoint[]) (indices: int[]) =
-        curve
-        |> Array.tryFind (fun p -> criterion p.Performances indices >= level)
-        |> Option.map (fun p -> float p.Step, p.Seconds)
-        |> Option.defaultValue (infinity, infinity)
+    /// The first evaluation of a run at which the criterion of the networks at `indices` reaches `level`: its
+    /// step and its training seconds. Not reached: +∞ if the run went to its step limit (censored there); if it
+    /// stopped earlier (at the 0.99 criterion of all its networks), its last evaluation one interval on, a
+    /// lower bound, so that a resample is not counted as if it had failed.
+    let firstReaching (level: float) (run: RunEvidence) (indices: int[]) =
+        match run.Curve |> Array.tryFind (fun p -> criterion p.Performances indices >= level) with
+        | Some p -> float p.Step, p.Seconds
+        | None ->
+            match Array.tryLast run.Curve with
+            | Some last when last.Step < run.MaxSteps ->
+                let perStep = last.Seconds / float (max 1 last.Step)
+                float (last.Step + run.EvaluateEvery), last.Seconds + perStep * float run.EvaluateEvery
+            | _ -> infinity, infinity
 
-    /// a − b where either may be infinite (never reached): ∞ − ∞ counts as no difference.
+    /// a − b where either may be infinite (never reached): two equal infinities count as no difference.
     let difference (a: float) (b: float) =
-        if Double.IsPositiveInfinity a && Double.IsPositiveInfinity b then 0.0 else a - b
+        if Double.IsInfinity a && a = b then 0.0 else a - b
 
     /// Point estimate and 95 % percentile interval of `statistic` over `resamples` resamples of the network
     /// indices 0 … networks − 1, drawn with replacement. The same indices go to every run the statistic reads,
     /// which pairs networks across runs: runs of one seed start from the same weights.
     let bootstrap (networks: int) (statistic: int[] -> float) =
         let rng = Random(seed)
-        let point = statistic (Array.init networks id)
+        let point = statistic (Array.init networks id) |> fun v -> if Double.IsNaN v then 0.0 else v
         let values =
             Array.init resamples (fun _ -> statistic (Array.init networks (fun _ -> rng.Next networks)))
             |> Array.map (fun v -> if Double.IsNaN v then 0.0 else v)

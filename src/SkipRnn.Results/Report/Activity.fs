@@ -99,7 +99,7 @@ module Activity =
         { Id = "example-trials"
           Title = "Inside the trained networks — an example trial of every task"
           Caption =
-            "One evaluation trial (true dynamics, fresh trials) of the best network of each task's control run (Figure 1) and of the best rule-reversal run (Table 2). Top: the inputs shown (fixation, the two stimulus rings, the rule; for rule reversal the stimulus and the feedback the network's own choices earned). Middle: the readout (solid) against its target (dashed): the fixation output, and the ring unit the answer points at (rule reversal: the two responses). Bottom: the activity of every hidden unit (raster). Shading marks the periods of the trial; the burn-in is left unshaded. Everything is also in each run's activity.npz (numpy.load), which holds every trial with its inputs, noise and states."
+            "One evaluation trial (true dynamics, fresh trials) of the best network of each task's control run (Figure 1) and, where Table 2 ran at this profile, of the best rule-reversal run. Top: the inputs shown (fixation, the two stimulus rings, the rule; for rule reversal the stimulus and the feedback the network's own choices earned). Middle: the readout (solid) against its target (dashed): the fixation output, and the ring unit the answer points at (rule reversal: the two responses). Bottom: the activity of every hidden unit (raster). Shading marks the periods of the trial; the burn-in is left unshaded. Everything is also in each run's activity.npz (numpy.load), which holds every trial with its inputs, noise and states."
           Scale = Scale.describe store profile "figure1"
           Charts = runs |> List.map exampleChart
           Html = ""

@@ -34,6 +34,10 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
 
     let finiteOrNull (v: float) = if Double.IsFinite v then box v else null
 
+    /// Per-network values as a JSON array, null where not finite.
+    let json (values: float[]) =
+        JsonSerializer.Serialize(values |> Array.map (fun v -> if Double.IsFinite v then Nullable v else Nullable()))
+
     let inTransaction (work: unit -> unit) =
         use t = connection.BeginTransaction()
         try
@@ -120,8 +124,6 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                 | Control -> null, null
                 | CD theta0 -> box theta0, null
                 | SCTT (theta, b) | DASC (theta, b) -> box (float theta), box b
-            let json (values: float[]) =
-                JsonSerializer.Serialize(values |> Array.map (fun v -> if Double.IsFinite v then Nullable v else Nullable()))
             inTransaction (fun () ->
                 execute
                     """INSERT INTO runs VALUES ($key, $kind, $task, $paper, $long, $method, $label, $theta, $beta0, $stepCount,
@@ -171,6 +173,29 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                           "distances", box (json m.Distances)
                           "differences", box (json (Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue)) ])
             true
+
+    /// The stored jobs of an experiment that lack per-network results (stored before they were kept).
+    member this.KeysWithoutNetworkResults(profile: string, experiment: string) =
+        this.Query(
+            """SELECT DISTINCT r.job_key FROM experiment_jobs j JOIN runs r USING (job_key) LEFT JOIN dynamics d USING (job_key)
+               WHERE j.profile = $p AND j.experiment = $e
+                 AND ((r.kind = 'dynamics' AND d.distances IS NULL)
+                      OR (r.kind = 'training' AND EXISTS (SELECT 1 FROM evaluations v WHERE v.job_key = r.job_key AND v.performances IS NULL)))""",
+            [ "p", box profile; "e", box experiment ])
+        |> List.map (fun row -> string row[0])
+
+    /// Fills in the per-network results of a job stored before they were kept; nothing else changes.
+    member _.FillNetworkResults(r: JobRecord) =
+        inTransaction (fun () ->
+            for e in r.Evaluations do
+                execute "UPDATE evaluations SET performances = $perf WHERE job_key = $key AND eval_index = $i AND performances IS NULL"
+                    [ "perf", box (json e.Performances); "key", box r.Key; "i", box e.Index ]
+            match r.Dynamics with
+            | Some m ->
+                execute "UPDATE dynamics SET distances = $d, performance_differences = $diff WHERE job_key = $key AND distances IS NULL"
+                    [ "d", box (json m.Distances)
+                      "diff", box (json (Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue)); "key", box r.Key ]
+            | None -> ())
 
     /// Replaces the paper's published values (see PaperValues).
     member _.ReplacePaperValues(rows: PaperValue list) =
