@@ -22,77 +22,77 @@ let threefryTests =
                 Expect.equal (a, b) (e0, e1) "Random123 known-answer vector"
 
         testCase "four interleaved 16-lane blocks give the scalar blocks" <| fun () ->
-            if Simd.hasAvx512 then
-                let ctr = Vector512.Create(100u) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
-                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block64 9u 8u 7u ctr
-                let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
-                for g in 0 .. 3 do
-                    let x, y = groups[g]
-                    for lane in 0 .. 15 do
-                        let struct (ex, ey) = Threefry.block 9u 8u 7u (100u + uint32 (16 * g + lane))
-                        Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
+            if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
+            let ctr = Vector512.Create(100u) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
+            let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block64 9u 8u 7u ctr
+            let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
+            for g in 0 .. 3 do
+                let x, y = groups[g]
+                for lane in 0 .. 15 do
+                    let struct (ex, ey) = Threefry.block 9u 8u 7u (100u + uint32 (16 * g + lane))
+                    Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
         testCase "four interleaved 8-lane blocks (AVX2) give the scalar blocks" <| fun () ->
-            if Simd.hasAvx2 then
-                let start = 0xfffffff0u   // lanes wrap around 2^32
-                let ctr = Vector256.Create(start) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u)
-                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block32 9u 8u 7u ctr
-                let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
-                for g in 0 .. 3 do
-                    let x, y = groups[g]
-                    for lane in 0 .. 7 do
-                        let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (8 * g + lane))
-                        Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
+            if not Simd.hasAvx2 then skiptest "this processor lacks AVX2 with FMA, which this kernel needs"
+            let start = 0xfffffff0u   // lanes wrap around 2^32
+            let ctr = Vector256.Create(start) + Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u)
+            let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block32 9u 8u 7u ctr
+            let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
+            for g in 0 .. 3 do
+                let x, y = groups[g]
+                for lane in 0 .. 7 do
+                    let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (8 * g + lane))
+                    Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
         testCase "16 lanes at once give the scalar blocks" <| fun () ->
-            if Simd.hasAvx512 then
-                let start = 0xfffffff8u   // lanes wrap around 2^32
-                let ctr = Vector512.Create(start) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
-                let struct (a, b) = Threefry.block16 0x1234u 0xabcdu 7u ctr
-                for lane in 0 .. 15 do
-                    let struct (ea, eb) = Threefry.block 0x1234u 0xabcdu 7u (start + uint32 lane)
-                    Expect.equal (a.GetElement lane, b.GetElement lane) (ea, eb) (sprintf "lane %d" lane)
+            if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
+            let start = 0xfffffff8u   // lanes wrap around 2^32
+            let ctr = Vector512.Create(start) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
+            let struct (a, b) = Threefry.block16 0x1234u 0xabcdu 7u ctr
+            for lane in 0 .. 15 do
+                let struct (ea, eb) = Threefry.block 0x1234u 0xabcdu 7u (start + uint32 lane)
+                Expect.equal (a.GetElement lane, b.GetElement lane) (ea, eb) (sprintf "lane %d" lane)
     ]
 
 [<Tests>]
 let vectorMathTests =
     testList "vector math" [
         testCase "8-lane log (AVX2) agrees with Math.Log" <| fun () ->
-            if Simd.hasAvx2 then
-                let rng = Random(2)
-                for _ in 1 .. 2000 do
-                    let xs = Array.init 8 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
-                    let y = VectorMath.log8 (Vector256.Create<float32>(xs: float32[]))
-                    for i in 0 .. 7 do
-                        let e = Math.Log(float xs[i])
-                        Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
+            if not Simd.hasAvx2 then skiptest "this processor lacks AVX2 with FMA, which this kernel needs"
+            let rng = Random(2)
+            for _ in 1 .. 2000 do
+                let xs = Array.init 8 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
+                let y = VectorMath.log8 (Vector256.Create<float32>(xs: float32[]))
+                for i in 0 .. 7 do
+                    let e = Math.Log(float xs[i])
+                    Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
         testCase "8-lane sin and cos of 2πt (AVX2) agree with Math over a turn" <| fun () ->
-            if Simd.hasAvx2 then
-                for k in 0 .. 4095 / 8 do
-                    let ts = Array.init 8 (fun i -> float32 (k * 8 + i) / 4096.0f)
-                    let struct (s, c) = VectorMath.sinCosTurns8 (Vector256.Create<float32>(ts: float32[]))
-                    for i in 0 .. 7 do
-                        let a = 2.0 * Math.PI * float ts[i]
-                        Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
-                        Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
+            if not Simd.hasAvx2 then skiptest "this processor lacks AVX2 with FMA, which this kernel needs"
+            for k in 0 .. 4095 / 8 do
+                let ts = Array.init 8 (fun i -> float32 (k * 8 + i) / 4096.0f)
+                let struct (s, c) = VectorMath.sinCosTurns8 (Vector256.Create<float32>(ts: float32[]))
+                for i in 0 .. 7 do
+                    let a = 2.0 * Math.PI * float ts[i]
+                    Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
+                    Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
         testCase "log agrees with Math.Log over (2^-24, 1] and beyond" <| fun () ->
-            if Simd.hasAvx512 then
-                let rng = Random(1)
-                for _ in 1 .. 2000 do
-                    let xs = Array.init 16 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
-                    let y = VectorMath.log (Vector512.Create<float32>(xs: float32[]))
-                    for i in 0 .. 15 do
-                        let e = Math.Log(float xs[i])
-                        Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
+            if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
+            let rng = Random(1)
+            for _ in 1 .. 2000 do
+                let xs = Array.init 16 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
+                let y = VectorMath.log (Vector512.Create<float32>(xs: float32[]))
+                for i in 0 .. 15 do
+                    let e = Math.Log(float xs[i])
+                    Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
         testCase "sin and cos of 2πt agree with Math over a turn" <| fun () ->
-            if Simd.hasAvx512 then
-                for k in 0 .. 4095 / 16 do
-                    let ts = Array.init 16 (fun i -> float32 (k * 16 + i) / 4096.0f)
-                    let struct (s, c) = VectorMath.sinCosTurns (Vector512.Create<float32>(ts: float32[]))
-                    for i in 0 .. 15 do
-                        let a = 2.0 * Math.PI * float ts[i]
-                        Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
-                        Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
+            if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
+            for k in 0 .. 4095 / 16 do
+                let ts = Array.init 16 (fun i -> float32 (k * 16 + i) / 4096.0f)
+                let struct (s, c) = VectorMath.sinCosTurns (Vector512.Create<float32>(ts: float32[]))
+                for i in 0 .. 15 do
+                    let a = 2.0 * Math.PI * float ts[i]
+                    Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
+                    Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
     ]
 
 let private fill key stream row count =
@@ -139,13 +139,13 @@ let normalTests =
 
 type private GemmKernel = int -> int -> int -> nativeptr<float32> -> int -> int -> nativeptr<float32> -> int -> nativeptr<float32> -> int -> bool -> unit
 
-/// Every kernel this processor can run (the dispatching one included), so that the AVX2 kernels are checked
-/// on AVX-512 machines too.
-let private gemmKernels : (string * GemmKernel) list =
-    [ "dispatch", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply m n k a ai ak b ldb c ldc acc)
-      "scalar", (fun m n k a ai ak b ldb c ldc acc -> Gemm.scalar m n k a ai ak b ldb c ldc acc)
-      if Simd.hasAvx512 then "AVX-512", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply512 m n k a ai ak b ldb c ldc acc)
-      if Simd.hasAvx2 then "AVX2", (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply256 m n k a ai ak b ldb c ldc acc) ]
+/// Every kernel, with whether this processor can run it (the AVX2 kernels are checked on AVX-512 machines too;
+/// a kernel the processor lacks shows as skipped, not as missing).
+let private gemmKernels : (string * string option * GemmKernel) list =
+    [ "dispatch", None, (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply m n k a ai ak b ldb c ldc acc)
+      "scalar", None, (fun m n k a ai ak b ldb c ldc acc -> Gemm.scalar m n k a ai ak b ldb c ldc acc)
+      "AVX-512", (if Simd.hasAvx512 then None else Some "AVX-512"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply512 m n k a ai ak b ldb c ldc acc)
+      "AVX2", (if Simd.hasAvx2 then None else Some "AVX2 with FMA"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply256 m n k a ai ak b ldb c ldc acc) ]
 
 /// C (+)= A·B with A read through strides, against a plain triple loop.
 let private gemmAgrees (kernel: GemmKernel) (m: int) (k: int) (vectors: int) (transposed: bool) (accumulate: bool) (seed: int) =
@@ -171,7 +171,12 @@ let private gemmAgrees (kernel: GemmKernel) (m: int) (k: int) (vectors: int) (tr
 [<Tests>]
 let gemmTests =
     testList "matrix product" [
-        for name, kernel in gemmKernels do
+        for name, missing, kernel in gemmKernels do
+          match missing with
+          | Some instructions ->
+            testCase (sprintf "the %s kernel" name) <| fun () ->
+                skiptest (sprintf "this processor lacks %s, which this kernel needs" instructions)
+          | None ->
             testCase (sprintf "the model's shapes (%s)" name) <| fun () ->
                 for (m, k, v) in [ 20, 50, 4; 200, 50, 4; 50, 12000, 4; 20, 85, 2; 33, 1200, 4; 1, 1, 1; 7, 3, 5 ] do
                     for transposed in [ false; true ] do

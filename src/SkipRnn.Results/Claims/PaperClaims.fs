@@ -33,6 +33,8 @@ type ClaimResult =
       Networks: int
       /// The numbers in words.
       Evidence: string
+      /// The numbers behind them (per task, per run), where there are many.
+      Details: string
       /// The rule that turned them into the verdict.
       Rule: string }
 
@@ -43,9 +45,9 @@ module PaperClaims =
     let tauOverDt = 20.0
 
 
-    let private result id statement source section rule verdict (estimate, low, high) networks evidence =
+    let private result id statement source section rule verdict (estimate, low, high) networks (evidence: string) =
         { Id = id; Statement = statement; Source = source; Section = section; Verdict = verdict
-          Estimate = estimate; Low = low; High = high; Networks = networks; Evidence = evidence; Rule = rule }
+          Estimate = estimate; Low = low; High = high; Networks = networks; Evidence = evidence; Details = ""; Rule = rule }
 
     let private none = nan, nan, nan
     let private total (runs: RunEvidence list) = runs |> List.sumBy (fun r -> r.Networks)
@@ -90,10 +92,11 @@ module PaperClaims =
                     if spanLow >= 10.0 && known > 0 && share >= 0.75 then Shown
                     elif (censored = 0 && spanHigh < 10.0) || float longFaster > 0.5 * float pairs.Length then Contradicted
                     else NotShown
-                make verdict (spanLow, spanLow, spanHigh) (total control)
-                    (sprintf "span of steps to %.2f at least %.1f× (%s); long-dependency task slower in %d of %d ordered pairs, faster in %d; %d of %d tasks did not reach %.2f. Steps: %s"
+                { make verdict (spanLow, spanLow, spanHigh) (total control)
+                    (sprintf "span of steps to %.2f at least %.1f× (%s); long-dependency task slower in %d of %d ordered pairs, faster in %d; %d of %d tasks did not reach %.2f."
                         Evidence.threshold spanLow (if Double.IsFinite spanHigh then sprintf "at most %.1f×" spanHigh else "no upper bound: some tasks censored")
-                        longSlower known longFaster censored s.Length Evidence.threshold perTask)
+                        longSlower known longFaster censored s.Length Evidence.threshold)
+                  with Details = "Steps to the threshold: " + perTask }
 
     /// Per long-dependency task of Table 1: its SCTT runs, its DASC runs, and its baseline runs (Control, CD10).
     let private table1Groups (runs: RunEvidence list) =
@@ -140,9 +143,9 @@ module PaperClaims =
             let perRun =
                 involved |> List.map (fun r ->
                     sprintf "%s %s %s" r.Task r.Label (steps (fst (Evidence.firstReaching Evidence.threshold r (Array.init r.Networks id)))))
-            make (allAbove intervals) (weakest intervals) (total involved)
-                (sprintf "Δ steps to %.2f: %s. Steps per run: %s" Evidence.threshold
-                    (intervals |> List.map (interval signed) |> String.concat "; ") (String.concat ", " perRun))
+            { make (allAbove intervals) (weakest intervals) (total involved)
+                (sprintf "Δ steps to %.2f: %s." Evidence.threshold (intervals |> List.map (interval signed) |> String.concat "; "))
+              with Details = "Steps per run: " + String.concat ", " perRun }
 
     /// C3: CD cheapest per step; SCTT and DASC less training time than control.
     let c3 (runs: RunEvidence list) =
@@ -345,19 +348,19 @@ module PaperClaims =
             store.Execute("DELETE FROM claims WHERE profile = $p", [ "p", box profile ])
             for c in claims do
                 store.Execute(
-                    """INSERT INTO claims (profile, claim, statement, figure, verdict, estimate, low, high, networks, evidence, rule, computed_at)
-                       VALUES ($p, $id, $statement, $figure, $verdict, $estimate, $low, $high, $networks, $evidence, $rule, $at)""",
+                    """INSERT INTO claims (profile, claim, statement, figure, verdict, estimate, low, high, networks, evidence, details, rule, computed_at)
+                       VALUES ($p, $id, $statement, $figure, $verdict, $estimate, $low, $high, $networks, $evidence, $details, $rule, $at)""",
                     [ "p", box profile; "id", box c.Id; "statement", box c.Statement; "figure", box c.Source
                       "verdict", box c.Verdict.Text; "estimate", orNull c.Estimate; "low", orNull c.Low; "high", orNull c.High
-                      "networks", box c.Networks; "evidence", box c.Evidence; "rule", box c.Rule; "at", box DateTime.UtcNow ]))
+                      "networks", box c.Networks; "evidence", box c.Evidence; "details", box c.Details; "rule", box c.Rule; "at", box DateTime.UtcNow ]))
 
     /// results/claims.csv: one row per claim (RFC 4180 quoting).
     let csv (claims: ClaimResult list) =
         let quote (s: string) = "\"" + s.Replace("\"", "\"\"") + "\""
         let number (v: float) = if Double.IsNaN v then "" elif Double.IsPositiveInfinity v then "inf" elif Double.IsNegativeInfinity v then "-inf" else v.ToString("R", Globalization.CultureInfo.InvariantCulture)
-        let header = "claim,source,verdict,estimate,low,high,networks,statement,evidence,rule"
+        let header = "claim,source,verdict,estimate,low,high,networks,statement,evidence,details,rule"
         header :: [ for c in claims ->
                         String.concat "," [ c.Id; quote c.Source; c.Verdict.Text; number c.Estimate; number c.Low; number c.High
-                                            string c.Networks; quote c.Statement; quote c.Evidence; quote c.Rule ] ]
+                                            string c.Networks; quote c.Statement; quote c.Evidence; quote c.Details; quote c.Rule ] ]
         |> String.concat "\n"
         |> fun s -> s + "\n"

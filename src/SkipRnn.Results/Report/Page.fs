@@ -36,8 +36,8 @@ table.table1 td.closest { background: #fbf3c9; }
 .answer { font-size: 1.25em; font-weight: 700; margin: 0.4em 0; }
 table.claims { border-collapse: collapse; font-size: 0.88em; margin-top: 0.5em; }
 table.claims th, table.claims td { border: 1px solid #ddd; padding: 0.3em 0.5em; vertical-align: top; text-align: left; }
-table.claims td.statement { width: 30%; } table.claims td.evidence { width: 42%; }
-table.claims .rule { color: #777; font-size: 0.85em; margin-top: 0.3em; }
+table.claims td.statement { width: 34%; } table.claims td.evidence { width: 44%; }
+table.claims details { color: #666; font-size: 0.88em; } table.claims summary { cursor: pointer; color: #36c; }
 td.verdict { font-weight: 700; white-space: nowrap; }
 td.shown { background: #d9f2d9; } td.contradicted { background: #f8d0d0; } td.notshown { background: #fbf3c9; } td.nottested { background: #eee; color: #777; }
 """

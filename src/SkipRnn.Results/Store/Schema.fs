@@ -101,6 +101,7 @@ module Schema =
                 high DOUBLE,
                 networks INTEGER NOT NULL,
                 evidence VARCHAR NOT NULL,
+                details VARCHAR,
                 rule VARCHAR NOT NULL,
                 computed_at TIMESTAMP NOT NULL,
                 PRIMARY KEY (profile, claim))"""
@@ -108,4 +109,5 @@ module Schema =
           "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS performances VARCHAR"
           "ALTER TABLE dynamics ADD COLUMN IF NOT EXISTS distances VARCHAR"
           "ALTER TABLE dynamics ADD COLUMN IF NOT EXISTS performance_differences VARCHAR"
-          "ALTER TABLE experiments ADD COLUMN IF NOT EXISTS machine VARCHAR" ]
+          "ALTER TABLE experiments ADD COLUMN IF NOT EXISTS machine VARCHAR"
+          "ALTER TABLE claims ADD COLUMN IF NOT EXISTS details VARCHAR" ]
