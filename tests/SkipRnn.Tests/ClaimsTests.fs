@@ -173,6 +173,27 @@ let tests =
             testCase "fails" <| fun () -> expectVerdict [ "table2", table2 0.95 0.95 ] "C8" Contradicted
             testCase "missing" <| fun () -> expectVerdict [ "appendixE", appendixE 10 ] "C8" NotTested
         ]
+        testCase "a store from before per-network results gains the columns, and its runs get them from their folders" <| fun () ->
+            let folder = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-claims-old-%s" (Guid.NewGuid().ToString "N"))
+            Directory.CreateDirectory folder |> ignore
+            let path = Path.Combine(folder, "skiprnn.duckdb")
+            let records = table1 (Some 500) (Some 2000) 0.01
+            do
+                use store = ResultStore.OpenOrFail path
+                store.Execute("ALTER TABLE evaluations DROP COLUMN performances", [])
+                store.Execute("ALTER TABLE dynamics DROP COLUMN distances", [])
+            use store = ResultStore.OpenOrFail path
+            store.Plan { Profile = profile; Experiment = "table1"; Title = ""; Description = ""; Scale = ""; Machine = "test"
+                         Jobs = records |> List.mapi (fun i r -> { Key = r.Key; Position = i }) }
+            for r in records do store.Ingest r |> ignore
+            // What a store written before this change holds: no per-network performances.
+            store.Execute("UPDATE evaluations SET performances = NULL", [])
+            let c2 () = (PaperClaims.evaluate store profile |> List.find (fun c -> c.Id = "C2")).Verdict
+            Expect.equal (c2 ()) NotTested "without per-network curves the rule cannot resample"
+            Expect.equal (store.KeysWithoutNetworkResults(profile, "table1") |> List.length) records.Length "every run lacks them"
+            for r in records do store.FillNetworkResults r
+            Expect.isEmpty (store.KeysWithoutNetworkResults(profile, "table1")) "filled in"
+            Expect.equal (c2 ()) Shown "and the rule decides again"
         testCase "the summary counts every verdict" <| fun () ->
             let claims = verdicts [ "appendixE", appendixE 10 ] |> Map.toList |> List.map snd
             Expect.equal (PaperClaims.summary claims) "1 of 8 claims shown, 7 not tested at this profile" "one line"

@@ -202,23 +202,28 @@ module PaperClaims =
             | false, true -> -infinity
             | _ -> 0.0
 
+    /// Figure 3's comparison of SCTT, and of CD at the θ kept, with DASC: the paired bootstrap of `statistic`
+    /// over each one's cells, and the runs it rests on; or why it cannot be made.
+    let private againstDasc (runs: RunEvidence list) (values: RunEvidence -> float[]) (cdTheta: float -> bool) (needs: string)
+                            (statistic: ((string * float) * RunEvidence * RunEvidence) list -> int[] -> float) =
+        let sctt = cells runs "sctt" values (fun _ -> true)
+        let cd = cells runs "cd" values cdTheta
+        let stored = runs |> List.filter (fun r -> (values r).Length > 0)
+        if sctt.IsEmpty || cd.IsEmpty then
+            Error(if runs.Length > stored.Length then "Figure 3's runs were stored before per-network results were kept: run `skiprnn experiment run figure3` to fill them in" else needs)
+        else
+            let n = Evidence.networks stored
+            Ok(Evidence.bootstrap n (statistic sctt), Evidence.bootstrap n (statistic cd), stored)
+
     /// C4: distance between modified and true dynamics.
     let c4 (runs: RunEvidence list) =
         let rule =
             sprintf "Figure 3's runs, per (task, θ) cell: log of SCTT's mean normalized distance minus DASC's, over the networks finite in both; the median over cells, with a 95 %% paired bootstrap interval over networks; the same for CD at θ ≤ %g (where CD has not blown up). Blow-up: CD's mean distance beyond θ = %g over its mean at or below. Shown if both intervals lie above 0 and the blow-up is at least 10 (or CD is not finite beyond); contradicted if either interval lies below 0 or the blow-up is below 1." tauOverDt tauOverDt
         let make = result "C4" "DASC's modified dynamics stay closest to the true ones, and CD's blow up beyond θ = τ/dt (the paper also finds SCTT's attenuated: not measured here)." "Fig. 3B" "figure-3b" rule
-        let sctt = cells runs "sctt" (fun r -> r.Distances) (fun _ -> true)
-        let cd = cells runs "cd" (fun r -> r.Distances) (fun t -> t <= tauOverDt)
-        let stored = runs |> List.filter (fun r -> r.Distances.Length > 0)
-        if sctt.IsEmpty || cd.IsEmpty then
-            make NotTested none (total runs)
-                (if runs.Length > stored.Length then "Figure 3's runs were stored before per-network distances were kept: run `skiprnn experiment run figure3` to fill them in"
-                 else "needs Figure 3 runs of DASC with SCTT, and with CD at θ ≤ τ/dt")
-        else
-            let n = Evidence.networks stored
-            let gap cs idx = cs |> List.map (fun (_, d, x) -> logDistanceGap d x idx) |> median
-            let vsSctt = Evidence.bootstrap n (gap sctt)
-            let vsCd = Evidence.bootstrap n (gap cd)
+        let gap cs idx = cs |> List.map (fun (_, d, x) -> logDistanceGap d x idx) |> median
+        match againstDasc runs (fun r -> r.Distances) (fun t -> t <= tauOverDt) "needs Figure 3 runs of DASC with SCTT, and with CD at θ ≤ τ/dt" gap with
+        | Error why -> make NotTested none (total runs) why
+        | Ok (vsSctt, vsCd, stored) ->
             let cdMean (keep: float -> bool) =
                 stored |> List.filter (fun r -> r.Method = "cd" && keep r.Theta)
                 |> List.map (fun r -> r.Distances |> Array.filter Double.IsFinite |> fun xs -> if xs.Length = 0 then infinity else Array.average xs)
@@ -241,18 +246,10 @@ module PaperClaims =
             "Figure 3's runs, per (task, θ) cell: the mean over networks of |performance with modified − with true dynamics| of SCTT (and of CD) minus DASC's, a network without a finite pair counted as 1 (the largest possible); averaged over cells, with a 95 % paired bootstrap interval over networks. Shown if both intervals lie above 0; contradicted if either lies below 0."
         let make = result "C5" "DASC's performance gap between modified and true dynamics is the smallest." "Fig. 3C" "figure-3c" rule
         let gap (r: RunEvidence) (idx: int[]) = idx |> Array.averageBy (fun i -> let d = r.Differences[i] in if Double.IsFinite d then abs d else 1.0)
-        let sctt = cells runs "sctt" (fun r -> r.Differences) (fun _ -> true)
-        let cd = cells runs "cd" (fun r -> r.Differences) (fun _ -> true)
-        let stored = runs |> List.filter (fun r -> r.Differences.Length > 0)
-        if sctt.IsEmpty || cd.IsEmpty then
-            make NotTested none (total runs)
-                (if runs.Length > stored.Length then "Figure 3's runs were stored before per-network results were kept: run `skiprnn experiment run figure3` to fill them in"
-                 else "needs Figure 3 runs of DASC with SCTT and with CD at the same θ")
-        else
-            let n = Evidence.networks stored
-            let meanGap cs idx = cs |> List.averageBy (fun (_, d, x) -> gap x idx - gap d idx)
-            let vsSctt = Evidence.bootstrap n (meanGap sctt)
-            let vsCd = Evidence.bootstrap n (meanGap cd)
+        let meanGap cs idx = cs |> List.averageBy (fun (_, d, x) -> gap x idx - gap d idx)
+        match againstDasc runs (fun r -> r.Differences) (fun _ -> true) "needs Figure 3 runs of DASC with SCTT and with CD at the same θ" meanGap with
+        | Error why -> make NotTested none (total runs) why
+        | Ok (vsSctt, vsCd, stored) ->
             let (_, sLo, sHi), (_, cLo, cHi) = vsSctt, vsCd
             let verdict =
                 if sHi < 0.0 || cHi < 0.0 then Contradicted
