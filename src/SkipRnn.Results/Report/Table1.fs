@@ -29,7 +29,7 @@ module Table1 =
 
     /// A row block of the table. `AnyRun`: shown for every run (steps to the claims' threshold, criterion at
     /// the end); otherwise only for runs that reached the 0.99 criterion ("failed" for the others).
-    type private Quantity = { Name: string; Paper: string; Scale: float; Of: StoredRun -> float; AnyRun: bool }
+    type private Quantity = { Name: string; Paper: string; Scale: float; Of: StoredRun -> float; AnyRun: bool; HigherIsBetter: bool }
 
     /// `toCriterion r`: the step and training seconds of r's first evaluation at the 0.99 criterion (a run on
     /// a fixed budget trains on past it); FLOPs to it are the run's FLOPs prorated by steps.
@@ -37,13 +37,13 @@ module Table1 =
         let steps r = match toCriterion r with Some (s, _) -> float s | None -> float r.Steps
         let seconds r = match toCriterion r with Some (_, t) -> t | None -> r.TrainSeconds
         let flops (r: StoredRun) = r.Flops * steps r / float (max 1 r.Steps)
-        [ { Name = "Training steps"; Paper = "steps_1e4"; Scale = 1e4; Of = steps; AnyRun = false }
-          { Name = "Wall-clock training time (s)"; Paper = "seconds_1e4"; Scale = 1e4; Of = seconds; AnyRun = false }
-          { Name = "Floating point operations, all networks of the run"; Paper = "flops_1e13"; Scale = 1e13; Of = flops; AnyRun = false }
-          { Name = "Floating point operations per network"; Paper = ""; Scale = 1.0; Of = (fun r -> flops r / float (max 1 r.Networks)); AnyRun = false }
+        [ { Name = "Training steps"; Paper = "steps_1e4"; Scale = 1e4; Of = steps; AnyRun = false; HigherIsBetter = false }
+          { Name = "Wall-clock training time (s)"; Paper = "seconds_1e4"; Scale = 1e4; Of = seconds; AnyRun = false; HigherIsBetter = false }
+          { Name = "Floating point operations, all networks of the run"; Paper = "flops_1e13"; Scale = 1e13; Of = flops; AnyRun = false; HigherIsBetter = false }
+          { Name = "Floating point operations per network"; Paper = ""; Scale = 1.0; Of = (fun r -> flops r / float (max 1 r.Networks)); AnyRun = false; HigherIsBetter = false }
           { Name = sprintf "Training steps to %.2f (the claims' threshold; – not reached)" SkipRnn.Results.Claims.Evidence.threshold
-            Paper = ""; Scale = 1.0; Of = toThreshold; AnyRun = true }
-          { Name = "Criterion at the end of the run"; Paper = ""; Scale = 1.0; Of = (fun r -> r.Criterion); AnyRun = true } ]
+            Paper = ""; Scale = 1.0; Of = toThreshold; AnyRun = true; HigherIsBetter = false }
+          { Name = "Criterion at the end of the run"; Paper = ""; Scale = 1.0; Of = (fun r -> r.Criterion); AnyRun = true; HigherIsBetter = true } ]
 
     /// The learning curves of a task's runs, one line per method.
     let private curves (store: ResultStore) (task: string) (runs: StoredRun list) =
@@ -116,8 +116,7 @@ module Table1 =
             for t in tasks do
                 let ours = methods |> List.map (fun m -> m, chosen.TryFind(t, m))
                 let counts (r: StoredRun) = (q.AnyRun || succeeded r) && Double.IsFinite(q.Of r)
-                // Fewest steps, seconds or FLOPs is best; for the criterion at the end, the highest.
-                let better = if q.Name.StartsWith "Criterion" then List.max else List.min
+                let better = if q.HigherIsBetter then List.max else List.min
                 let bestValue =
                     ours |> List.choose (fun (_, r) -> r |> Option.filter counts |> Option.map q.Of)
                     |> function [] -> nan | vs -> better vs
