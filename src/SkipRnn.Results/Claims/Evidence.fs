@@ -129,5 +129,8 @@ module Evidence =
             let half = z * sqrt (p * (1.0 - p) / float n + z * z / (4.0 * float n * float n)) / d
             p, max 0.0 (centre - half), min 1.0 (centre + half)
 
-    /// The fewest networks of a set of runs (a paired resample draws indices below it).
-    let networks (runs: RunEvidence list) = runs |> List.map (fun r -> r.Networks) |> List.fold min Int32.MaxValue
+    /// The fewest networks of a set of runs (a paired resample draws indices below it); 0 for none.
+    let networks (runs: RunEvidence list) =
+        match runs with
+        | [] -> 0
+        | _ -> runs |> List.map (fun r -> r.Networks) |> List.min

@@ -44,7 +44,6 @@ module PaperClaims =
     /// τ / dt: a CD step coarser than this is coarser than the time constant (100 ms / 5 ms, SPEC §2).
     let tauOverDt = 20.0
 
-
     let private result id statement source section rule verdict (estimate, low, high) networks (evidence: string) =
         { Id = id; Statement = statement; Source = source; Section = section; Verdict = verdict
           Estimate = estimate; Low = low; High = high; Networks = networks; Evidence = evidence; Details = ""; Rule = rule }
