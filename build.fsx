@@ -75,7 +75,11 @@ let private skiprnn (arguments: string list) =
         |> CreateProcess.withWorkingDirectory root
         |> Proc.run
         |> fun r -> r.ExitCode
-    if code <> 0 then failwithf "skiprnn %s exited with %d" (String.concat " " arguments) code
+    // skiprnn has said what went wrong (or, after Ctrl-C or SIGTERM, that the same command resumes): one line
+    // more, and its exit code, rather than FAKE's stack trace of a failed target.
+    if code <> 0 then
+        eprintfn "build.fsx: stopped at %s (skiprnn exited with %d)" (String.concat " " (List.truncate 3 arguments)) code
+        exit code
 
 // `dotnet build` directly: FAKE 5's DotNet.build reads MSBuild's binary log, whose newer format it cannot parse.
 Target.create "Build" (fun _ ->
