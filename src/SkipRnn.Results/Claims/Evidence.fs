@@ -31,8 +31,8 @@ type RunEvidence =
       Distances: float[]
       Differences: float[] }
 
-    member r.Strategic = r.Label.EndsWith "+ strategic SC"
-    member r.BaseLabel = r.Label.Replace(" + strategic SC", "")
+    member r.Strategic = r.Label.EndsWith SkipRnn.Training.RunConfig.StrategicSuffix
+    member r.BaseLabel = r.Label.Replace(SkipRnn.Training.RunConfig.StrategicSuffix, "")
     /// Every evaluation kept each network's performance (stores written before they were kept lack them).
     member r.HasNetworkCurves = r.Curve.Length > 0 && r.Curve |> Array.forall (fun p -> p.Performances.Length = r.Networks)
 

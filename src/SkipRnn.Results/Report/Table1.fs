@@ -45,11 +45,14 @@ module Table1 =
             Paper = ""; Scale = 1.0; Of = toThreshold; AnyRun = true; HigherIsBetter = false }
           { Name = "Criterion at the end of the run"; Paper = ""; Scale = 1.0; Of = (fun r -> r.Criterion); AnyRun = true; HigherIsBetter = true } ]
 
+    /// A run's evaluations: step, criterion and training seconds.
+    type private Point = { Step: int; Criterion: float; Seconds: float }
+
     /// The learning curves of a task's runs, one line per method.
-    let private curves (store: ResultStore) (task: string) (runs: StoredRun list) =
+    let private curves (curveOf: StoredRun -> Point list) (task: string) (runs: StoredRun list) =
         [ for r in runs ->
-            let points = StoredRun.curve store r.Key
-            Chart.Line(points |> List.map fst, points |> List.map snd, Name = r.Label, LineColor = Values.methodColor r.Method,
+            let points = curveOf r
+            Chart.Line(points |> List.map (fun p -> p.Step), points |> List.map (fun p -> p.Criterion), Name = r.Label, LineColor = Values.methodColor r.Method,
                        LineDash = (if r.Label.EndsWith "40" then StyleParam.DrawingStyle.Solid else StyleParam.DrawingStyle.Dash)) ]
         |> Values.combine
         |> Chart.withTitle (sprintf "%s: criterion during training" task)
@@ -87,23 +90,19 @@ module Table1 =
                     | None -> () ]
             |> Map.ofList
         let candidates = runs |> List.countBy (fun r -> r.PaperTask, r.Label) |> List.map snd |> List.fold max 0
-        let toThreshold =
-            let steps =
+        // Each run's evaluations, read once for the learning curves, the steps to 0.9 and the first step at 0.99.
+        let curveOf =
+            let stored =
                 runs |> List.map (fun r ->
                     r.Key,
-                    StoredRun.curve store r.Key
-                    |> List.tryFind (fun (_, c) -> c >= SkipRnn.Results.Claims.Evidence.threshold)
-                    |> Option.map (fst >> float) |> Option.defaultValue nan)
+                    store.Query("SELECT step, criterion, train_seconds FROM evaluations WHERE job_key = $k ORDER BY eval_index", [ "k", box r.Key ])
+                    |> List.map (fun row -> { Step = Values.int row[0]; Criterion = Values.float row[1]; Seconds = Values.float row[2] }))
                 |> Map.ofList
-            fun (r: StoredRun) -> steps[r.Key]
-        let toCriterion =
-            let reached =
-                runs |> List.map (fun r ->
-                    r.Key,
-                    store.Query("SELECT step, train_seconds FROM evaluations WHERE job_key = $k AND criterion >= 0.99 ORDER BY eval_index LIMIT 1", [ "k", box r.Key ])
-                    |> List.tryHead |> Option.map (fun row -> Values.int row[0], Values.float row[1]))
-                |> Map.ofList
-            fun (r: StoredRun) -> reached[r.Key]
+            fun (r: StoredRun) -> stored[r.Key]
+        let firstAt (level: float) (r: StoredRun) = curveOf r |> List.tryFind (fun p -> p.Criterion >= level)
+        let toThreshold (r: StoredRun) =
+            firstAt SkipRnn.Results.Claims.Evidence.threshold r |> Option.map (fun p -> float p.Step) |> Option.defaultValue nan
+        let toCriterion (r: StoredRun) = firstAt 0.99 r |> Option.map (fun p -> p.Step, p.Seconds)
         let succeeded (r: StoredRun) = (toCriterion r).IsSome
         let quantities = quantities toCriterion toThreshold
         let sb = StringBuilder()
@@ -161,7 +160,7 @@ module Table1 =
           Caption =
             sprintf "Training steps, wall-clock training seconds and floating-point operations until the mean performance of the middle 80 %% of networks reached 0.99, for control training and each method (subscript: θ0 for CD, the skip length θ for SCTT and DASC, in 5 ms steps). Green cell: the best of our methods in that row (successful runs only); where no method succeeded, the yellow cell is the one that came closest to the criterion. \"failed\" means the run never reached 0.99 (%d of our runs; the criterion it ended with is given below it). A run trained for a fixed budget goes on past the criterion: its steps and seconds are those of its first evaluation at 0.99, its FLOPs prorated to that step. The last two blocks hold for every run, successful or not: the training steps until the criterion first reached 0.9 (the threshold the claims at the top count to) and the criterion when the run ended; above the table, each task's learning curves (solid: θ = 40; dashed: θ = 10, control and CD). %s Our seconds are on this machine's CPU (the paper's on a GPU, 100 networks per run): compare the ranking of the methods in steps and seconds, not the absolute numbers. Our FLOPs are counted analytically, every matrix product at the model's sizes, the same per step for control, SCTT and DASC; the paper's column behaves like a measured count (it scales with its wall-clock time, and its SCTT cells cost less per step than control), so the two FLOP rows cannot agree even in ranking and are shown side by side only for reference." failures settingNote
           Scale = Scale.describe store profile "table1"
-          Charts = [ for t in tasks -> curves store t (runs |> List.filter (fun r -> r.PaperTask = t)) ]
+          Charts = [ for t in tasks -> curves curveOf t (runs |> List.filter (fun r -> r.PaperTask = t)) ]
           Html = sb.ToString()
           Points = runs.Length }
 

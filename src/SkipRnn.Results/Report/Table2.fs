@@ -68,8 +68,8 @@ module Table2 =
                 [ "p", box profile ])
             |> List.groupBy (fun r -> Values.string r[0])
             |> List.map (fun (label, points) ->
-                let strategic = label.EndsWith "strategic SC"
-                let method = label.Replace(" + strategic SC", "")
+                let strategic = label.EndsWith SkipRnn.Training.RunConfig.StrategicSuffix
+                let method = label.Replace(SkipRnn.Training.RunConfig.StrategicSuffix, "")
                 let color = Values.methodColor (if method.StartsWith "CD" then "cd" elif method.StartsWith "SCTT" then "sctt" elif method.StartsWith "DASC" then "dasc" else "control")
                 Chart.Line(points |> List.map (fun r -> Values.int r[1]), points |> List.map (fun r -> Values.float r[2]), Name = label)
                 |> Chart.withLineStyle (Color = color, Dash = (if strategic then StyleParam.DrawingStyle.Solid else StyleParam.DrawingStyle.Dash)))

@@ -35,6 +35,9 @@ type DynamicsMeasurement =
       Flops: float
       DivergedAt: int[] }
 
+    /// Per network, performance with the modified minus with the true dynamics.
+    member m.PerformanceDifferences = Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue
+
 /// One evaluation as the store keeps it.
 type EvaluationRow =
     { Index: int; Step: int; TrainSeconds: float; Criterion: float; MeanPerformance: float

@@ -171,7 +171,7 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                           "diff", finiteOrNull (mean (pairs |> Array.map (fun (a, b) -> a - b)))
                           "alignment", box m.Alignment; "trials", box m.EvaluationTrials
                           "distances", box (json m.Distances)
-                          "differences", box (json (Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue)) ])
+                          "differences", box (json m.PerformanceDifferences) ])
             true
 
     /// The stored jobs of an experiment that lack per-network results (stored before they were kept).
@@ -194,7 +194,7 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
             | Some m ->
                 execute "UPDATE dynamics SET distances = $d, performance_differences = $diff WHERE job_key = $key AND distances IS NULL"
                     [ "d", box (json m.Distances)
-                      "diff", box (json (Array.map2 (fun a b -> a - b) m.PerformanceModified m.PerformanceTrue)); "key", box r.Key ]
+                      "diff", box (json m.PerformanceDifferences); "key", box r.Key ]
             | None -> ())
 
     /// Replaces the paper's published values (see PaperValues).

@@ -62,7 +62,10 @@ type RunConfig =
 
     /// The paper's label of the configuration: Control, CD10, DASC40, … and "+ strategic SC" when strategic
     /// skip connections are added (Table 2).
-    member c.Label = c.Method.Label + (if c.StrategicRatio.IsSome then " + strategic SC" else "")
+    member c.Label = c.Method.Label + (if c.StrategicRatio.IsSome then RunConfig.StrategicSuffix else "")
+
+    /// What the label of a configuration with strategic skips ends in.
+    static member StrategicSuffix = " + strategic SC"
     member c.Schedule = { Method = c.Method; StepCount = c.StepCount; AnnealSteps = c.AnnealSteps; Hold = c.Hold }
 
     /// A short name for folders and tables: task_method_θ_stepcount_β0_seed.
