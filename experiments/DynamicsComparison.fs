@@ -61,7 +61,7 @@ let measure (trainer: Trainer) (task: TaskDefinition) : DynamicsMeasurement =
             "For CD the modified trajectory lives on a grid θ times coarser: the same trials were generated at θ·dt, and the state after coarse step j of a period is compared with the true state after fine step (j+1)·θ − 1 of the same period, the same time under the same inputs (where θ does not divide a period the coarse grid rounds it down, and the true states past its end go unpaired); its noise is drawn on the coarse grid."
         | Euler ->
             finePrepared, truePlan, [ for r in 0 .. fine.TrainedSteps * trialsCount - 1 -> r, r ], "Control: modified and true dynamics coincide."
-        | SkipThroughTime _ | DynamicsAligned _ ->
+        | WithSkips _ ->
             finePrepared, Integrator.plan integrator fine, [ for r in 0 .. fine.TrainedSteps * trialsCount - 1 -> r, r ], ""
     let everyNetwork = Array.init parameters.Networks id
     let performanceTrue = engine.Evaluate(parameters, everyNetwork, finePrepared, truePlan, noise)

@@ -36,12 +36,9 @@ let run (args: ParseResults<ActivityArgs>) =
     if theta < 1.0 then fail "the skip length θ must be at least 1, got %g" theta
     if not (beta > 0.0 && beta <= 1.0) then fail "β must lie in (0, 1], got %g" beta
     let integrator =
-        match (args.TryGetResult ActivityArgs.Method |> Option.defaultValue "control").ToLowerInvariant() with
-        | "control" -> Euler
-        | "cd" -> CoarseEuler theta
-        | "sctt" -> SkipThroughTime(int theta, beta)
-        | "dasc" -> DynamicsAligned(int theta, beta)
-        | other -> fail "unknown method '%s' (choose control, cd, sctt or dasc)" other
+        match Method.tryCreate (args.TryGetResult ActivityArgs.Method |> Option.defaultValue "control") theta beta with
+        | Ok m -> Method.integrator m theta beta
+        | Error message -> fail "%s" message
     let strategic = args.TryGetResult ActivityArgs.Strategic_Ratio
     let out = args.GetResult ActivityArgs.Out
     let folder = Path.GetDirectoryName(Path.GetFullPath out)

@@ -53,8 +53,8 @@ type TrainArgs =
         member a.Usage =
             match a with
             | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc, rulereversal; the authors' versions dnms-authors, dmc-authors, dnmc-authors; paper names accepted)."
-            | Method _ -> "training method: control, cd, sctt or dasc (default control)."
-            | Skip _ -> "skip length θ in base steps (SCTT, DASC), or the initial coarsening θ0 (CD). Default 10."
+            | Method _ -> sprintf "training method: %s (default control)." (SkipRnn.Training.Method.choices ())
+            | Skip _ -> "skip length θ in base steps (the skip methods), or the initial coarsening θ0 (CD). Default 10."
             | Step_Count _ -> "number of annealing steps of θ or β over the first anneal-steps training steps (default 5)."
             | Init_Ratio _ -> "initial mixing ratio β0 in (0, 1] for SCTT and DASC (default 0.5)."
             | Networks _ -> "number of networks trained side by side (default 100)."
@@ -146,7 +146,7 @@ type ActivityArgs =
             | Task _ -> "task to run (default: the run's own; it must have the same inputs and outputs)."
             | Trials _ -> "evaluation trials (default 20)."
             | Seed _ -> "seed of the trials and noise (default 1)."
-            | Method _ -> "dynamics: control (the true dynamics, default), cd, sctt or dasc."
+            | Method _ -> sprintf "dynamics: %s (control, the true dynamics, is the default)." (SkipRnn.Training.Method.choices ())
             | Skip _ -> "θ of the modified dynamics (default 10)."
             | Beta _ -> "β of SCTT or DASC (default 0.5)."
             | Strategic_Ratio _ -> "add strategic skips with this β' (multi-trial tasks)."

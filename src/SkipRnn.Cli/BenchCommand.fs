@@ -11,6 +11,10 @@ open SkipRnn.Training
 open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
+/// Every method of the table at the paper's Table 1 setting: CD at θ0 = 10, the skip methods at θ = 40.
+let private benchedMethods =
+    [ for row in Method.rows -> row.Make (if row.Dynamics = Coarsened then 10.0 else 40.0) 0.5 ]
+
 /// The GPU bench: training steps at M = `networks`, 1,000 and 10,000 (control on the task, SPEC's batch), the
 /// methods at M = `networks`, and an evaluation pass, against the GPU's single-precision peak.
 let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: bool) =
@@ -23,10 +27,10 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
     printfn "%-34s %12s %14s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak"
     let show (r: BenchResult) =
         printfn "%-34s %12.4f %14.2f %10.1f %9.2f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
-    let methods = if quick then [ "control", Control ] else [ "control", Control; "CD10", CD 10.0; "SCTT40", SCTT(40, 0.5); "DASC40", DASC(40, 0.5) ]
-    for label, method in methods do
+    let methods = if quick then [ Control ] else benchedMethods
+    for method in methods do
         let seconds, flops = Benchmark.timeTrainingStepOn device { config with Method = method } repeats
-        show (Benchmark.result (sprintf "%s, M = %d" label config.Networks) seconds flops peak)
+        show (Benchmark.result (sprintf "%s, M = %d" method.Label config.Networks) seconds flops peak)
     let seconds, flops = Benchmark.timeEvaluationOn device config repeats
     show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) seconds flops peak)
     printfn "(the paper's GPU: 0.43 s per training step of 100 networks, control on dmc, Table 1)"
@@ -77,9 +81,9 @@ let run (args: ParseResults<BenchArgs>) =
     printfn "%-34s %12s %14s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak"
     let show (r: BenchResult) =
         printfn "%-34s %12.4f %14.2f %10.1f %9.1f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
-    for label, method in [ "control", Control; "CD10", CD 10.0; "SCTT40", SCTT(40, 0.5); "DASC40", DASC(40, 0.5) ] do
+    for method in benchedMethods do
         let seconds, flops = Benchmark.timeTrainingStep { config with Method = method } repeats
-        show (Benchmark.result label seconds flops peak)
+        show (Benchmark.result method.Label seconds flops peak)
     let seconds, flops = Benchmark.timeEvaluation config repeats
     show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) seconds flops peak)
     if not quick then

@@ -70,5 +70,5 @@ type TrainingStep() =
     /// Forward and backward of one network on a structure-C batch (800 steps, 20 trials).
     [<Benchmark>]
     member this.OneNetwork() =
-        let integrator = if this.Method = "control" then Euler else DynamicsAligned(40, 0.5)
+        let integrator = if this.Method = "control" then Euler else WithSkips(Aligned, 40, 0.5)
         engine.Gradients(parameters, [| 0 |], prepared, Integrator.plan integrator batch, noise, gradients)

@@ -32,7 +32,8 @@ let replay (d: Map<string, NdArray>) =
         | "tanh" -> tanh x
         | _ -> if x > 30.0 then x else log (1.0 + exp x)
     let skipStart, skipEnd, skipLevel = i32 "skip_start", i32 "skip_end", i32 "skip_level"
-    let skipBeta, skipAligned = f64 "skip_beta", i32 "skip_aligned"
+    let skipBeta = f64 "skip_beta"
+    let anchorStep, anchorAfterMixes, anchorIncrement = i32 "skip_anchor_step", i32 "skip_anchor_after_mixes", f64 "skip_anchor_increment"
     let mutable worst = 0.0
     for trial in 0 .. k - 1 do
         let state t = Array.init n (fun u -> states[(trial * stepsPlusOne + t) * n + u])
@@ -48,14 +49,16 @@ let replay (d: Map<string, NdArray>) =
                     if u < nIn then
                         for q in 0 .. i - 1 do p <- p + wIn[u * i + q] * x[q]
                     alpha[u] * (-r[u] + f p))
-            for s in 0 .. skipStart.Length - 1 do
-                if skipStart[s] = t then
-                    let theta = if skipAligned[s] = 1 then float (skipEnd[s] - skipStart[s] + 1) else 0.0
-                    anchors[skipLevel[s]] <- Array.init n (fun u -> r[u] + theta * delta[u])
+            let anchorsAt afterMixes (from: float[]) =
+                for s in 0 .. skipStart.Length - 1 do
+                    if anchorStep[s] = t && (anchorAfterMixes[s] = 1) = afterMixes then
+                        anchors[skipLevel[s]] <- Array.init n (fun u -> from[u] + anchorIncrement[s] * delta[u])
+            anchorsAt false r
             let mutable next = Array.init n (fun u -> r[u] + delta[u])
             for s in [ 0 .. skipStart.Length - 1 ] |> List.filter (fun s -> skipEnd[s] = t) |> List.sortBy (fun s -> skipLevel[s]) do
                 let a = anchors[skipLevel[s]]
                 next <- Array.init n (fun u -> skipBeta[s] * next[u] + (1.0 - skipBeta[s]) * a[u])
+            anchorsAt true next
             let stored = state (t + 1)
             for u in 0 .. n - 1 do worst <- max worst (abs (next[u] - stored[u]) / (1.0 + abs stored[u]))
             // continue from the stored state, so that one step's rounding does not compound
@@ -79,9 +82,10 @@ let activityTests =
     testList "activity export" [
         for taskName, integrator, strategic in
             [ "go", Euler, None                                    // structure A
-              "dlygo", DynamicsAligned(10, 0.5), None              // structure B, modified dynamics
-              "dmc", SkipThroughTime(40, 0.5), None                // structure C
-              "rulereversal", DynamicsAligned(40, 0.5), Some 0.5 ] do // closed-loop feedback, strategic skips
+              "dlygo", WithSkips(Aligned, 10, 0.5), None              // structure B, modified dynamics
+              "dmc", WithSkips(Plain, 40, 0.5), None                // structure C
+              "dmc", WithSkips(AlignedLast, 40, 0.5), None          // anchors after the previous window's mix
+              "rulereversal", WithSkips(Aligned, 40, 0.5), Some 0.5 ] do // closed-loop feedback, strategic skips
             testCase (sprintf "%s with %A: shapes, metadata, and a replay from the file alone" taskName integrator) <| fun () ->
                 let activity, d = export taskName integrator strategic
                 let b = activity.Batch

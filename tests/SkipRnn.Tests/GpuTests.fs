@@ -64,8 +64,9 @@ let private compare (name: string) (arch: Architecture) (parameters: Parameters)
 let private methods =
     [ "control", Euler, 0.005
       "CD (θ = 4)", CoarseEuler 4.0, 0.02
-      "SCTT (θ = 5, β = 0.3)", SkipThroughTime(5, 0.3), 0.005
-      "DASC (θ = 5, β = 0.3)", DynamicsAligned(5, 0.3), 0.005 ]
+      "SCTT (θ = 5, β = 0.3)", WithSkips(Plain, 5, 0.3), 0.005
+      "DASC (θ = 5, β = 0.3)", WithSkips(Aligned, 5, 0.3), 0.005
+      "DASC-last (θ = 5, β = 0.3)", WithSkips(AlignedLast, 5, 0.3), 0.005 ]
 
 [<Tests>]
 let deviceMathTests =
@@ -159,12 +160,12 @@ let backendTests =
         testCase "without noise, SCTT" <| fun () ->
             let arch = { Synthetic.architecture 10 6 4 ReLU false with NoiseScale = 0.0 }
             let batch = Synthetic.batch 5UL 3 0.005 arch.Inputs arch.Outputs [ 10; 17; 20; 13 ]
-            compare "no noise, SCTT" arch (Parameters.initialize arch 2 6UL) batch (Integrator.plan (SkipThroughTime(5, 0.3)) batch) (NoiseKey.Create(1UL, 2UL, 3UL))
+            compare "no noise, SCTT" arch (Parameters.initialize arch 2 6UL) batch (Integrator.plan (WithSkips(Plain, 5, 0.3)) batch) (NoiseKey.Create(1UL, 2UL, 3UL))
 
         testCase "tanh units under Dale's law, DASC" <| fun () ->
             let arch = Synthetic.architecture 10 6 4 Tanh true
             let batch = Synthetic.batch 4UL 3 0.005 arch.Inputs arch.Outputs [ 10; 17; 20; 13 ]
-            compare "tanh, Dale, DASC" arch (Parameters.initialize arch 2 8UL) batch (Integrator.plan (DynamicsAligned(5, 0.3)) batch) (NoiseKey.Create(2UL, 2UL, 3UL))
+            compare "tanh, Dale, DASC" arch (Parameters.initialize arch 2 8UL) batch (Integrator.plan (WithSkips(Aligned, 5, 0.3)) batch) (NoiseKey.Create(2UL, 2UL, 3UL))
 
         testCase "softplus units and a softmax readout, SCTT" <| fun () ->
             let arch = { Synthetic.architecture 10 6 4 Softplus false with Readout = Softmax; OutputStart = 0; OutputUnits = 10; InputUnits = 10 }
@@ -172,9 +173,9 @@ let backendTests =
             let oneHot = Array.zeroCreate<float32> b.Targets.Length
             for r in 0 .. b.Steps * b.Trials - 1 do oneHot[r * b.OutputSize + r % b.OutputSize] <- 1.0f
             let batch = { b with Targets = oneHot }
-            compare "softplus, softmax, SCTT" arch (Parameters.initialize arch 2 9UL) batch (Integrator.plan (SkipThroughTime(5, 0.3)) batch) (NoiseKey.Create(3UL, 2UL, 3UL))
+            compare "softplus, softmax, SCTT" arch (Parameters.initialize arch 2 9UL) batch (Integrator.plan (WithSkips(Plain, 5, 0.3)) batch) (NoiseKey.Create(3UL, 2UL, 3UL))
 
-        for name, integrator in [ "control", Euler; "DASC (θ = 2, β = 0.3)", DynamicsAligned(2, 0.3) ] do
+        for name, integrator in [ "control", Euler; "DASC (θ = 2, β = 0.3)", WithSkips(Aligned, 2, 0.3) ] do
             testCase (sprintf "rule reversal, closed-loop feedback, strategic skips β' = 0.4, %s" name) <| fun () ->
                 let task = Catalog.ruleReversal
                 let config = { RunConfig.Default with Task = task.Name; Units = 10 }

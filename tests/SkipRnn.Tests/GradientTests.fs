@@ -28,8 +28,9 @@ let private groups (arch: Architecture) =
 let methods =
     [ "control", Euler, 0.005
       "CD (θ = 4)", CoarseEuler 4.0, 0.02
-      "SCTT (θ = 5, β = 0.3)", SkipThroughTime(5, 0.3), 0.005
-      "DASC (θ = 5, β = 0.3)", DynamicsAligned(5, 0.3), 0.005 ]
+      "SCTT (θ = 5, β = 0.3)", WithSkips(Plain, 5, 0.3), 0.005
+      "DASC (θ = 5, β = 0.3)", WithSkips(Aligned, 5, 0.3), 0.005
+      "DASC-last (θ = 5, β = 0.3)", WithSkips(AlignedLast, 5, 0.3), 0.005 ]
 
 let checkGradients (arch: Architecture) (integrator: Integrator) (dt: float) (periods: int list) =
     let batch = Synthetic.batch 3UL 3 dt arch.Inputs arch.Outputs periods
@@ -78,7 +79,7 @@ let gradientTests =
                 let t = Array.zeroCreate<float32> b.Targets.Length
                 for r in 0 .. b.Steps * b.Trials - 1 do t[r * b.OutputSize + r % b.OutputSize] <- 1.0f
                 { b with Targets = t }
-            for integrator in [ Euler; DynamicsAligned(5, 0.3) ] do
+            for integrator in [ Euler; WithSkips(Aligned, 5, 0.3) ] do
                 let batch = softmaxTargets (Synthetic.batch 3UL 3 0.005 arch.Inputs arch.Outputs [ 10; 17; 20; 13 ])
                 let plan = Integrator.plan integrator batch
                 let parameters = Parameters.initialize arch 1 7UL

@@ -27,7 +27,7 @@ let identityTests =
         // Run when the first test needs it, not while the test list is built.
         let control = lazy (trajectory arch parameters batch Euler noise)
 
-        for integrator in [ SkipThroughTime(10, 1.0); SkipThroughTime(40, 1.0); DynamicsAligned(10, 1.0); DynamicsAligned(40, 1.0) ] do
+        for integrator in [ WithSkips(Plain, 10, 1.0); WithSkips(Plain, 40, 1.0); WithSkips(Aligned, 10, 1.0); WithSkips(Aligned, 40, 1.0); WithSkips(AlignedLast, 10, 1.0) ] do
             testCase (sprintf "%A gives exactly the control states" integrator) <| fun () ->
                 let states = trajectory arch parameters batch integrator noise
                 Expect.sequenceEqual states control.Value "bitwise equal states"
@@ -36,8 +36,19 @@ let identityTests =
             let coarse = taskBatch (Timing.Default.Coarsened 1.0)
             Expect.sequenceEqual (trajectory arch parameters coarse (CoarseEuler 1.0) noise) control.Value "bitwise equal states"
 
+        testCase "DASC-last is DASC where no period holds a second window (θ = 150 on dlygo)" <| fun () ->
+            let last, aligned = WithSkips(AlignedLast, 150, 0.5), WithSkips(Aligned, 150, 0.5)
+            Expect.isNonEmpty (Integrator.plan last batch).Skips "some period holds a window of 150 steps"
+            Expect.equal (Integrator.plan last batch) (Integrator.plan aligned batch) "the same plan"
+            Expect.sequenceEqual (trajectory arch parameters batch last noise) (trajectory arch parameters batch aligned noise) "bitwise equal states"
+
+        testCase "DASC-last differs from DASC where a period holds several windows (θ = 10)" <| fun () ->
+            let last = trajectory arch parameters batch (WithSkips(AlignedLast, 10, 0.5)) noise
+            let aligned = trajectory arch parameters batch (WithSkips(Aligned, 10, 0.5)) noise
+            Expect.isFalse (Seq.forall2 (=) last aligned) "anchors on the previous window's last increment must change something"
+
         testCase "skips with β < 1 do change the states" <| fun () ->
-            let states = trajectory arch parameters batch (DynamicsAligned(10, 0.5)) noise
+            let states = trajectory arch parameters batch (WithSkips(Aligned, 10, 0.5)) noise
             Expect.isFalse (Seq.forall2 (=) states control.Value) "a skip with β = 0.5 must change something"
 
         testCase "without noise, DASC with β = 0 lands on CD's states at every skip point" <| fun () ->
@@ -47,7 +58,7 @@ let identityTests =
             let fine = taskBatch nominal
             let coarse = taskBatch (nominal.Coarsened(float theta))
             Expect.equal coarse.Conditions fine.Conditions "same trials on both grids"
-            let dasc = trajectory quiet parameters fine (DynamicsAligned(theta, 0.0)) noise
+            let dasc = trajectory quiet parameters fine (WithSkips(Aligned, theta, 0.0)) noise
             let cd = trajectory quiet parameters coarse (CoarseEuler(float theta)) noise
             let n, trials = arch.Units, fine.Trials
             let ends = Integrator.windows theta fine.Periods |> List.map snd |> List.filter (fun e -> e >= fine.BurnIn)

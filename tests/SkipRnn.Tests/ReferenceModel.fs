@@ -74,18 +74,20 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
                         p <- p + wIn i k * x
                 increment[bb][i] <- alpha i * (-r[bb][i] + f p)
                 next[bb][i] <- r[bb][i] + increment[bb][i]
-        for s in plan.AnchoredAt[t] do
-            let th = match s.Kind with Aligned -> float s.Theta | Plain -> 0.0
+        let takeAnchor (s: Skip) (from: float[][]) =
+            let w = float s.Anchor.IncrementWeight
             let anchor = anchors[s.Level]
             for bb in 0 .. trials - 1 do
                 for i in 0 .. n - 1 do
-                    anchor[bb][i] <- r[bb][i] + th * increment[bb][i]
+                    anchor[bb][i] <- from[bb][i] + w * increment[bb][i]
+        for s in plan.AnchoredAt[t] do takeAnchor s r
         for s in plan.EndingAt[t] do
             let beta = float s.Beta
             let anchor = anchors[s.Level]
             for bb in 0 .. trials - 1 do
                 for i in 0 .. n - 1 do
                     next[bb][i] <- beta * next[bb][i] + (1.0 - beta) * anchor[bb][i]
+        for s in plan.AnchoredAfter[t] do takeAnchor s next
         for bb in 0 .. trials - 1 do
             for i in 0 .. n - 1 do
                 r[bb][i] <- next[bb][i]

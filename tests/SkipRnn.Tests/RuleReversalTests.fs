@@ -124,14 +124,14 @@ let engineTests =
             let prepared = PreparedBatch.prepare arch batch
             use engine = new CpuEngine(arch, 1)
             let noise = NoiseKey.Create(2UL, 2UL, 2UL)
-            for integrator in [ Euler; DynamicsAligned(40, 0.5) ] do
+            for integrator in [ Euler; WithSkips(Aligned, 40, 0.5) ] do
                 let without, _ = engine.Trajectory(p, 0, prepared, Integrator.planWith integrator None batch, noise)
                 let withOne, _ = engine.Trajectory(p, 0, prepared, Integrator.planWith integrator (Some 1.0) batch, noise)
                 let withHalf, _ = engine.Trajectory(p, 0, prepared, Integrator.planWith integrator (Some 0.5) batch, noise)
                 Expect.sequenceEqual withOne without (sprintf "%A: β' = 1 is the plain method" integrator)
                 Expect.isFalse (Seq.forall2 (=) withHalf without) "β' = 0.5 does change the states"
 
-        for name, integrator, strategic in [ "control + strategic β' = 0.3", Euler, 0.3; "DASC (θ = 2, β = 0.3) + strategic β' = 0.4", DynamicsAligned(2, 0.3), 0.4; "SCTT (θ = 5, β = 0.3) + strategic β' = 0.4", SkipThroughTime(5, 0.3), 0.4 ] do
+        for name, integrator, strategic in [ "control + strategic β' = 0.3", Euler, 0.3; "DASC (θ = 2, β = 0.3) + strategic β' = 0.4", WithSkips(Aligned, 2, 0.3), 0.4; "SCTT (θ = 5, β = 0.3) + strategic β' = 0.4", WithSkips(Plain, 5, 0.3), 0.4 ] do
             testCase (sprintf "gradients against finite differences: %s, with closed-loop feedback" name) <| fun () ->
                 let task = Catalog.ruleReversal
                 let config = { RunConfig.Default with Task = task.Name; Units = 10 }

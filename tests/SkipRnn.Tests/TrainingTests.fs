@@ -8,6 +8,35 @@ open SkipRnn.Model
 open SkipRnn.Training
 
 [<Tests>]
+let methodTableTests =
+    testList "the method table" [
+        testCase "every case of Method has its own row, found by its name, and its Make gives that case back" <| fun () ->
+            let cases = Microsoft.FSharp.Reflection.FSharpType.GetUnionCases(typeof<Method>)
+            Expect.equal Method.rows.Length cases.Length "one row per case"
+            Expect.equal (Method.rows |> List.map (fun r -> r.Name) |> List.distinct).Length cases.Length "distinct names"
+            for row in Method.rows do
+                let m = row.Make 40.0 0.5
+                Expect.equal (Method.row m) row (sprintf "%s: Make and row agree" row.Name)
+                Expect.equal (Method.tryCreate (row.Name.ToUpperInvariant()) 40.0 0.5) (Ok m) (sprintf "%s parses, in any case" row.Name)
+                let config = { RunConfig.Default with Method = m }
+                Expect.equal (SkipRnn.IO.ConfigJson.parse (SkipRnn.IO.ConfigJson.toJson config)) (Ok config) (sprintf "%s survives JSON" row.Name)
+        testCase "labels and folder names" <| fun () ->
+            Expect.equal [ for m in [ Control; CD 10.0; SCTT(40, 0.5); DASC(10, 0.8); DASCLast(40, 0.5) ] -> m.Label ]
+                [ "Control"; "CD10"; "SCTT40"; "DASC10"; "DASC-last40" ] "labels"
+            Expect.equal { RunConfig.Default with Method = DASCLast(40, 0.5) }.Slug "go_dasc-last_t40_s5_b0.5_n100_seed1" "slug"
+        testCase "a skip method's θ must be whole; an unknown name lists every method" <| fun () ->
+            Expect.equal (Method.tryCreate "dasc-last" 2.5 0.5) (Error "the skip length θ of dasc-last must be a whole number of steps, got 2.5") "θ"
+            Expect.equal (Method.tryCreate "dsac" 10.0 0.5) (Error "unknown method 'dsac' (choose control, cd, sctt, dasc or dasc-last)") "name"
+        testCase "DASC-last anchors a period's first window on its first increment, later ones after the previous mix" <| fun () ->
+            let periods = [| { Name = "a"; Start = 0; Length = 12 }; { Name = "b"; Start = 12; Length = 8 } |]
+            let batch = { (Synthetic.batch 1UL 1 0.005 2 2 [ 12; 8 ]) with Periods = periods }
+            let plan = Integrator.plan (WithSkips(AlignedLast, 4, 0.5)) batch
+            let anchors = plan.Skips |> Array.map (fun s -> s.Start, s.Anchor.Step, s.Anchor.AfterMixes, s.Anchor.IncrementWeight) |> List.ofArray
+            Expect.equal anchors [ 0, 0, false, 4.0f; 4, 3, true, 4.0f; 8, 7, true, 4.0f; 12, 12, false, 4.0f; 16, 15, true, 4.0f ] "anchors"
+            Expect.equal [ for t in 0 .. 19 -> plan.AnchoredAfter[t].Length ] [ for t in 0 .. 19 -> if t = 3 || t = 7 || t = 15 then 1 else 0 ] "taken after the mixes"
+    ]
+
+[<Tests>]
 let scheduleTests =
     testList "annealing schedules" [
         testCase "CD with step count 5 goes 10, 8, 6, 4, 2, 1 and then the base model" <| fun () ->
@@ -17,13 +46,13 @@ let scheduleTests =
             Expect.equal (s.IntegratorAt 20000) Euler "after annealing"
         testCase "DASC with step count 5 and β0 0.5 goes 0.5, 0.6, …, 1.0 (paper §4)" <| fun () ->
             let s = { Method = DASC(40, 0.5); StepCount = 5; AnnealSteps = 20000; Hold = false }
-            let betas = [ for k in 0 .. 5 -> match s.IntegratorAt(k * 3333 + 1) with DynamicsAligned (40, b) -> b | other -> failwithf "%A" other ]
+            let betas = [ for k in 0 .. 5 -> match s.IntegratorAt(k * 3333 + 1) with WithSkips(Aligned, 40, b) -> b | other -> failwithf "%A" other ]
             for (a, e) in List.zip betas [ 0.5; 0.6; 0.7; 0.8; 0.9; 1.0 ] do Expect.floatClose Accuracy.veryHigh a e "β"
             Expect.equal (s.IntegratorAt 19998) Euler "the last 20000 mod 6 steps are already the base model"
         testCase "step count 1 means two stages, β0 then 1" <| fun () ->
             let s = { Method = SCTT(10, 0.2); StepCount = 1; AnnealSteps = 20000; Hold = false }
-            Expect.equal (s.IntegratorAt 0) (SkipThroughTime(10, 0.2)) "first half"
-            Expect.equal (s.IntegratorAt 10000) (SkipThroughTime(10, 1.0)) "second half"
+            Expect.equal (s.IntegratorAt 0) (WithSkips(Plain, 10, 0.2)) "first half"
+            Expect.equal (s.IntegratorAt 10000) (WithSkips(Plain, 10, 1.0)) "second half"
     ]
 
 let private trainFor (config: RunConfig) steps =

@@ -15,7 +15,7 @@ type RunEvidence =
       /// The paper's name of the task (dgo, danti, …).
       Task: string
       LongTermMemory: bool
-      /// control, cd, sctt or dasc.
+      /// The method's name (Method.rows).
       Method: string
       /// The paper's label (Control, CD10, DASC40, … "+ strategic SC").
       Label: string

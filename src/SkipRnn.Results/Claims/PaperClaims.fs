@@ -2,6 +2,7 @@ namespace SkipRnn.Results.Claims
 
 open System
 open SkipRnn.Results
+open SkipRnn.Training
 
 /// What the stored results say of one claim. Every rule can come out `Contradicted`.
 type Verdict =
@@ -58,7 +59,7 @@ module PaperClaims =
         let rule =
             sprintf "Steps of control training until the criterion of all networks reaches %.2f, per task (censored at the step limit). Span: slowest task's lower bound over the fastest task's steps. Shown if the span is at least 10 and, of the pairs (long-dependency task, other task) whose order is known, at least 75 %% have the long-dependency task slower. Contradicted if every task reached the threshold with a span below 10, or more than half of all pairs have the long-dependency task faster." Evidence.threshold
         let make = result "C1" "The training steps needed span more than an order of magnitude across the 16 tasks, and tasks with long-term dependencies need more." "Fig. 1B–C" "figure-1c" rule
-        let control = runs |> List.filter (fun r -> r.Method = "control" && r.HasNetworkCurves) |> List.distinctBy (fun r -> r.Task)
+        let control = runs |> List.filter (fun r -> r.Method = Method.control.Name && r.HasNetworkCurves) |> List.distinctBy (fun r -> r.Task)
         let long = control |> List.filter (fun r -> r.LongTermMemory)
         let short = control |> List.filter (fun r -> not r.LongTermMemory)
         if long.Length < 2 || short.Length < 2 then
@@ -103,9 +104,9 @@ module PaperClaims =
         |> List.filter (fun r -> r.LongTermMemory && r.HasNetworkCurves)
         |> List.groupBy (fun r -> r.Task)
         |> List.choose (fun (task, rs) ->
-            let sctt = rs |> List.filter (fun r -> r.Method = "sctt")
-            let dasc = rs |> List.filter (fun r -> r.Method = "dasc")
-            let baseline = rs |> List.filter (fun r -> r.Method = "control" || r.Method = "cd")
+            let sctt = rs |> List.filter (fun r -> r.Method = Method.sctt.Name)
+            let dasc = rs |> List.filter (fun r -> r.Method = Method.dasc.Name)
+            let baseline = rs |> List.filter (fun r -> r.Method = Method.control.Name || r.Method = Method.cd.Name)
             if sctt.IsEmpty || dasc.IsEmpty || baseline.IsEmpty then None else Some(task, sctt, dasc, baseline))
 
     /// Aggregates intervals: shown if every interval lies above 0, contradicted if any lies below.
@@ -126,7 +127,7 @@ module PaperClaims =
         |> List.collect (fun (task, sctt, dasc, baseline) ->
             let baseline = baselineOf baseline
             let fewest (rs: RunEvidence list) idx = rs |> List.map (fun r -> quantity (Evidence.firstReaching Evidence.threshold r idx)) |> List.min
-            [ for name, skip in [ "SCTT", sctt; "DASC", dasc ] ->
+            [ for name, skip in [ Method.sctt.LabelPrefix, sctt; Method.dasc.LabelPrefix, dasc ] ->
                 sprintf "%s %s" task name,
                 Evidence.bootstrap (Evidence.networks (skip @ baseline)) (fun idx -> Evidence.difference (fewest baseline idx) (fewest skip idx)) ])
 
@@ -151,16 +152,16 @@ module PaperClaims =
         let rule =
             sprintf "On each long-dependency task of Table 1: (a) CD10's training seconds per step over the cheapest other method's; (b) Δt = control's training seconds to %.2f − the fewest of the SCTT runs, and the same for DASC, never reaching counted as +∞, each with a 95 %% paired bootstrap interval over networks. Shown if (a) is at most 1 and every Δt's interval lies above 0; contradicted if (a) exceeds 1.2 (more than timing noise) or any Δt's interval lies below 0." Evidence.threshold
         let make = result "C3" "CD is the cheapest per training step; SCTT and DASC need less training time than control." "Table 1 (time, FLOPs)" "table-1" rule
-        let groups = table1Groups runs |> List.filter (fun (_, _, _, b) -> b |> List.exists (fun r -> r.Method = "control") && b |> List.exists (fun r -> r.Method = "cd"))
+        let groups = table1Groups runs |> List.filter (fun (_, _, _, b) -> b |> List.exists (fun r -> r.Method = Method.control.Name) && b |> List.exists (fun r -> r.Method = Method.cd.Name))
         match groups with
         | [] -> make NotTested none 0 "needs Table 1 runs of control, CD10, SCTT and DASC on a long-dependency task"
         | _ ->
             let perStep (r: RunEvidence) = r.TrainSeconds / float (max 1 r.Steps)
             let costs =
                 groups |> List.map (fun (task, sctt, dasc, baseline) ->
-                    let cd, control = baseline |> List.partition (fun r -> r.Method = "cd")
+                    let cd, control = baseline |> List.partition (fun r -> r.Method = Method.cd.Name)
                     task, (cd |> List.map perStep |> List.min) / ((sctt @ dasc @ control) |> List.map perStep |> List.min))
-            let intervals = racesAgainst (List.filter (fun r -> r.Method = "control")) snd (groups |> List.collect (fun (_, s, d, b) -> s @ d @ b))
+            let intervals = racesAgainst (List.filter (fun r -> r.Method = Method.control.Name)) snd (groups |> List.collect (fun (_, s, d, b) -> s @ d @ b))
             let verdict =
                 if costs |> List.exists (fun (_, ratio) -> ratio > 1.2) then Contradicted
                 else
@@ -180,7 +181,7 @@ module PaperClaims =
         |> List.filter (fun r -> (values r).Length > 0 && keep r.Theta)
         |> List.groupBy (fun r -> r.Task, r.Theta)
         |> List.choose (fun (cell, rs) ->
-            match rs |> List.tryFind (fun r -> r.Method = "dasc"), rs |> List.tryFind (fun r -> r.Method = method) with
+            match rs |> List.tryFind (fun r -> r.Method = Method.dasc.Name), rs |> List.tryFind (fun r -> r.Method = method) with
             | Some d, Some x -> Some(cell, d, x)
             | _ -> None)
 
@@ -205,8 +206,8 @@ module PaperClaims =
     /// over each one's cells, and the runs it rests on; or why it cannot be made.
     let private againstDasc (runs: RunEvidence list) (values: RunEvidence -> float[]) (cdTheta: float -> bool) (needs: string)
                             (statistic: ((string * float) * RunEvidence * RunEvidence) list -> int[] -> float) =
-        let sctt = cells runs "sctt" values (fun _ -> true)
-        let cd = cells runs "cd" values cdTheta
+        let sctt = cells runs Method.sctt.Name values (fun _ -> true)
+        let cd = cells runs Method.cd.Name values cdTheta
         let stored = runs |> List.filter (fun r -> (values r).Length > 0)
         if sctt.IsEmpty || cd.IsEmpty then
             Error(if runs.Length > stored.Length then "Figure 3's runs were stored before per-network results were kept: run `skiprnn experiment run figure3` to fill them in" else needs)
@@ -224,7 +225,7 @@ module PaperClaims =
         | Error why -> make NotTested none (total runs) why
         | Ok (vsSctt, vsCd, stored) ->
             let cdMean (keep: float -> bool) =
-                stored |> List.filter (fun r -> r.Method = "cd" && keep r.Theta)
+                stored |> List.filter (fun r -> r.Method = Method.cd.Name && keep r.Theta)
                 |> List.map (fun r -> r.Distances |> Array.filter Double.IsFinite |> fun xs -> if xs.Length = 0 then infinity else Array.average xs)
                 |> function [] -> nan | ms -> List.average ms
             let blowUp = cdMean (fun t -> t > tauOverDt) / cdMean (fun t -> t <= tauOverDt)
@@ -263,7 +264,7 @@ module PaperClaims =
         let rule =
             sprintf "Appendix E's runs (CD with θ0 held, a network frozen and counted once its activity passes 10⁶ or its loss is not finite): the share of networks diverged with θ0 > %g, with its 95 %% Wilson interval. Shown if that interval lies above 0.5 and above the interval of θ0 ≤ %g; contradicted if it lies below 0.5." tauOverDt tauOverDt
         let make = result "C6" "CD held beyond θ = τ/dt diverges." "App. E" "appendix-e" rule
-        let cd = runs |> List.filter (fun r -> r.Method = "cd")
+        let cd = runs |> List.filter (fun r -> r.Method = Method.cd.Name)
         let beyond = cd |> List.filter (fun r -> r.Theta > tauOverDt)
         let within = cd |> List.filter (fun r -> r.Theta <= tauOverDt)
         if beyond.IsEmpty then make NotTested none (total cd) "needs Appendix E runs of CD with θ0 beyond τ/dt"

@@ -27,17 +27,14 @@ module Values =
 
     let html (s: string) = Net.WebUtility.HtmlEncode s
 
-    /// The paper's colours for the methods (Fig. 3: CD red, SCTT green, DASC blue; control black).
+    /// A stored method's colour from the method table (the paper's Fig. 3: CD red, SCTT green, DASC blue;
+    /// control black); grey for a name this version does not know.
     let methodColor (method: string) =
-        match method.ToLowerInvariant() with
-        | "cd" -> Color.fromHex "#d62728"
-        | "sctt" -> Color.fromHex "#2ca02c"
-        | "dasc" -> Color.fromHex "#1f77b4"
-        | _ -> Color.fromHex "#333333"
+        Color.fromHex (match SkipRnn.Training.Method.tryFindRow method with Some r -> r.Colour | None -> "#7f7f7f")
 
+    /// A stored method's label without θ (CD, SCTT, …); the name itself when this version does not know it.
     let methodLabel (method: string) =
-        match method.ToLowerInvariant() with
-        | "cd" -> "CD" | "sctt" -> "SCTT" | "dasc" -> "DASC" | _ -> "Control"
+        match SkipRnn.Training.Method.tryFindRow method with Some r -> r.LabelPrefix | None -> method
 
     let private superscript (n: int) =
         string n |> String.map (fun c -> "⁰¹²³⁴⁵⁶⁷⁸⁹⁻".["0123456789-".IndexOf c])

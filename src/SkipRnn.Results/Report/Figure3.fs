@@ -4,6 +4,7 @@ open System
 open Plotly.NET
 open Plotly.NET.LayoutObjects
 open SkipRnn.Results
+open SkipRnn.Training
 
 /// Figure 3B (distance between modified and true dynamics) and 3C (performance difference) against θ.
 module Figure3 =
@@ -71,7 +72,7 @@ module Figure3 =
         let ps = points store profile
         let tasks = ps |> List.map (fun p -> p.Task) |> List.distinct
         let lost = diverged ps
-        let cdNote = ps |> List.tryFind (fun p -> p.Method = "cd") |> Option.map (fun p -> p.Alignment) |> Option.defaultValue ""
+        let cdNote = ps |> List.tryFind (fun p -> p.Method = Method.cd.Name) |> Option.map (fun p -> p.Alignment) |> Option.defaultValue ""
         { Id = "figure-3b"
           Title = "Figure 3B — distance between modified and true dynamics"
           Caption =

@@ -4,12 +4,13 @@ open System
 open Plotly.NET
 open Plotly.NET.LayoutObjects
 open SkipRnn.Results
+open SkipRnn.Training
 
 /// The hyperparameter grid: steps to criterion by skip length × initial ratio, per method and step count.
 module GridFigure =
 
     let build (store: ResultStore) (profile: string) =
-        let runs = StoredRun.ofExperiment store profile "grid" |> List.filter (fun r -> r.Method = "sctt" || r.Method = "dasc")
+        let runs = StoredRun.ofExperiment store profile "grid" |> List.filter (fun r -> Method.tryFindRow r.Method |> Option.exists (fun m -> m.UsesBeta))
         let maxSteps = runs |> List.map (fun r -> r.MaxSteps) |> List.fold max 1
         let thetas = runs |> List.map (fun r -> r.Theta) |> List.distinct |> List.sort
         let betas = runs |> List.map (fun r -> r.Beta0) |> List.distinct |> List.sort

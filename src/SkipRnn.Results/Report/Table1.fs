@@ -4,6 +4,7 @@ open System
 open System.Text
 open Plotly.NET
 open SkipRnn.Results
+open SkipRnn.Training
 
 /// Table 1: the 9 long-dependency tasks × Control, CD10, SCTT10, SCTT40, DASC10, DASC40 — training steps,
 /// seconds and FLOPs, ours beside the paper's, the best of ours per row highlighted.
@@ -61,10 +62,10 @@ module Table1 =
         |> Values.styled 560 380
 
     let private setting (r: StoredRun) =
-        match r.Method with
-        | "control" -> ""
-        | "cd" -> sprintf "θ0 %g, step count %d, annealed over %d steps" r.Theta r.StepCount r.AnnealSteps
-        | _ -> sprintf "β0 %g, step count %d, annealed over %d steps" r.Beta0 r.StepCount r.AnnealSteps
+        match Method.tryFindRow r.Method |> Option.map (fun m -> m.Dynamics) with
+        | Some BaseModel | None -> ""
+        | Some Coarsened -> sprintf "θ0 %g, step count %d, annealed over %d steps" r.Theta r.StepCount r.AnnealSteps
+        | Some (Skipped _) -> sprintf "β0 %g, step count %d, annealed over %d steps" r.Beta0 r.StepCount r.AnnealSteps
 
     let build (store: ResultStore) (profile: string) =
         let runs = StoredRun.ofExperiment store profile "table1"
@@ -152,7 +153,7 @@ module Table1 =
             if candidates > 1 then
                 sprintf "Each method is shown at its best setting among the %d stored for it (fewest steps among successful runs, then least time), as the paper does." candidates
             else
-                let examples = runs |> List.filter (fun r -> r.Method = "dasc" || r.Method = "cd") |> List.map setting |> List.distinct
+                let examples = runs |> List.filter (fun r -> r.Method = Method.dasc.Name || r.Method = Method.cd.Name) |> List.map setting |> List.distinct
                 sprintf "Every method uses one fixed setting here (%s), not the best of the hyperparameter grid: the grid is too expensive at this profile." (String.concat "; " examples)
         let failures = runs |> List.filter (fun r -> not (succeeded r)) |> List.length
         { Id = "table-1"

@@ -64,13 +64,12 @@ module Table2 =
         // The learning curves: mean performance over training, baseline dashed, strategic solid.
         let curves =
             store.Query(
-                "SELECT r.label, e.step, e.mean_performance FROM experiment_jobs j JOIN runs r USING (job_key) JOIN evaluations e USING (job_key) WHERE j.profile = $p AND j.experiment = 'table2' ORDER BY r.label, e.step",
+                "SELECT r.label, e.step, e.mean_performance, r.method FROM experiment_jobs j JOIN runs r USING (job_key) JOIN evaluations e USING (job_key) WHERE j.profile = $p AND j.experiment = 'table2' ORDER BY r.label, e.step",
                 [ "p", box profile ])
             |> List.groupBy (fun r -> Values.string r[0])
             |> List.map (fun (label, points) ->
                 let strategic = label.EndsWith SkipRnn.Training.RunConfig.StrategicSuffix
-                let method = label.Replace(SkipRnn.Training.RunConfig.StrategicSuffix, "")
-                let color = Values.methodColor (if method.StartsWith "CD" then "cd" elif method.StartsWith "SCTT" then "sctt" elif method.StartsWith "DASC" then "dasc" else "control")
+                let color = Values.methodColor (Values.string points.Head[3])
                 Chart.Line(points |> List.map (fun r -> Values.int r[1]), points |> List.map (fun r -> Values.float r[2]), Name = label)
                 |> Chart.withLineStyle (Color = color, Dash = (if strategic then StyleParam.DrawingStyle.Solid else StyleParam.DrawingStyle.Dash)))
         let chart =

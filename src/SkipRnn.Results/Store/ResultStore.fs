@@ -120,10 +120,9 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
             let c = r.Config
             let task = Catalog.tryFind c.Task
             let theta, beta0 =
-                match c.Method with
-                | Control -> null, null
-                | CD theta0 -> box theta0, null
-                | SCTT (theta, b) | DASC (theta, b) -> box (float theta), box b
+                let row = c.Method.Row
+                let theta, beta0 = Method.hyperparameters c.Method
+                (if row.UsesTheta then box theta else null), (if row.UsesBeta then box beta0 else null)
             inTransaction (fun () ->
                 execute
                     """INSERT INTO runs VALUES ($key, $kind, $task, $paper, $long, $method, $label, $theta, $beta0, $stepCount,

@@ -127,7 +127,9 @@ module ActivityExport =
           "skip_end", Int32Array([| skips.Length |], skips |> Array.map (fun s -> s.End))
           "skip_level", Int32Array([| skips.Length |], skips |> Array.map (fun s -> s.Level))
           "skip_beta", Float64Array([| skips.Length |], skips |> Array.map (fun s -> float s.Beta))
-          "skip_aligned", Int32Array([| skips.Length |], skips |> Array.map (fun s -> if s.Kind = Aligned then 1 else 0))
+          "skip_anchor_step", Int32Array([| skips.Length |], skips |> Array.map (fun s -> s.Anchor.Step))
+          "skip_anchor_after_mixes", Int32Array([| skips.Length |], skips |> Array.map (fun s -> if s.Anchor.AfterMixes then 1 else 0))
+          "skip_anchor_increment", Float64Array([| skips.Length |], skips |> Array.map (fun s -> float s.Anchor.IncrementWeight))
           // where it came from
           "task", text b.Task
           "network", Int32Array([||], [| a.Network |])

@@ -77,6 +77,25 @@ type BackwardResult =
       /// The largest |r| over the recorded states (for the divergence check).
       PeakActivity: float }
 
+/// A row buffer of the group ([G, B, N], like the state) that the driver combines.
+[<Struct>]
+type RowBuffer =
+    /// The state before step `step` (the state after step `step` − 1, its mixes included).
+    | State of step: int
+    /// The increment Δ of the last Step.
+    | Increment
+    /// The anchor of a skip level.
+    | Anchor of level: int
+    /// Backward pass: the adjoint of the state after the step being reversed.
+    | Adjoint
+    /// Backward pass: the adjoint of a skip level's anchor.
+    | AnchorAdjoint of anchorLevel: int
+    /// Backward pass: ∂L/∂Δ of the step being reversed, when it differs from the adjoint (see BackStep).
+    | IncrementAdjoint
+    /// Backward pass: ∂L/∂r_before through the identity term of r_after = r_before + Δ, when it differs from
+    /// the adjoint (see BackStep).
+    | StartAdjoint
+
 /// What a backend does for one group of networks (one network per worker on the CPU; all networks at once
 /// on a GPU) inside the time loop. The driver decides which of these to call when — the integrator's
 /// math — and the backend only computes. Step t reads the state before step t and writes the state after
@@ -91,20 +110,16 @@ type IRecurrentKernels =
     /// of the readout after its choice step; the feedback input (correct or wrong) is added to the window's
     /// input for that trial.
     abstract ApplyFeedback: k: int -> unit
-    /// Record the anchor of a skip of this level starting at step t (called after Step t):
-    /// anchor = r_before + theta·Δ (theta = 0 for a plain skip).
-    abstract Anchor: level: int * theta: float32 -> unit
-    /// After Step t: r ← β r + (1 − β) anchor(level).
-    abstract Mix: level: int * beta: float32 -> unit
+    /// destination ← a·x + b·y, element by element (any of the three may be the same buffer).
+    abstract Combine: destination: RowBuffer * a: float32 * x: RowBuffer * b: float32 * y: RowBuffer -> unit
     /// Start the backward pass (after the last Step).
     abstract BeginBackward: unit -> unit
     /// The adjoint of the state after step t: what flows back from step t+1, plus this state's own loss
     /// terms (readout error, activity regularizer).
     abstract BeginBackStep: t: int -> unit
-    /// Reverse of Mix: the anchor of the level receives (1 − β)·adjoint, the state keeps β·adjoint.
-    abstract Unmix: level: int * beta: float32 -> unit
-    /// Reverse of Step t and of the anchors recorded at it.
-    abstract BackStep: t: int * anchored: Skip[] -> unit
+    /// Reverse of Euler step t: with `split`, ∂L/∂Δ is IncrementAdjoint and the identity term passes
+    /// StartAdjoint on; without, both are the Adjoint.
+    abstract BackStep: t: int * split: bool -> unit
     /// Finish the backward pass: the gradients of the group's networks are written to their blocks of
     /// `gradients`; returns each network's loss and peak activity.
     abstract EndBackward: gradients: float32[] -> BackwardResult[]

@@ -86,7 +86,6 @@ type CpuBackend(arch: Architecture) =
     let mutable trials = 0
     let mutable burnIn = 0
     let mutable trained = 0
-    let mutable lastStep = -1
     let mutable noisy = true
     let mutable loss = 0.0
     let mutable absSum = 0.0
@@ -164,6 +163,19 @@ type CpuBackend(arch: Architecture) =
     let anchorOf (level: int) = NativePtr.add anchors.Ptr (level * rowSize ())
     let anchorGradOf (level: int) = NativePtr.add anchorGrads.Ptr (level * rowSize ())
     let span (p: nativeptr<float32>) (count: int) = Span<float32>(NativePtr.toVoidPtr p, count)
+    let buffer (b: RowBuffer) =
+        match b with
+        | State t -> stateBefore t
+        | Increment -> delta.Ptr
+        | Anchor level ->
+            ensureLevels (level + 1)
+            anchorOf level
+        | Adjoint -> adjoint.Ptr
+        | AnchorAdjoint level ->
+            ensureLevels (level + 1)
+            anchorGradOf level
+        | IncrementAdjoint -> gDelta.Ptr
+        | StartAdjoint -> gId.Ptr
 
     /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
     let fillNoise (row: int) = Normal.fillRow noise network row (trials * n) xi.Ptr
@@ -191,7 +203,6 @@ type CpuBackend(arch: Architecture) =
             training <- isTraining
             burnIn <- tb.BurnIn
             trained <- tb.TrainedSteps
-            lastStep <- -1
             noisy <- prepared.NoiseScale <> 0.0f
             match tb.Feedback with
             | Some f when choices.Length < f.ChoiceSteps.Length * trials -> choices <- Array.zeroCreate (f.ChoiceSteps.Length * trials)
@@ -229,7 +240,6 @@ type CpuBackend(arch: Architecture) =
                 Pointwise.ornsteinUhlenbeck trials n np eta.Ptr xi.Ptr 0.0f 1.0f unitMask.Ptr
 
         member _.Step(t) =
-            lastStep <- t
             let rIn = stateBefore t
             let rOut = stateBefore (t + 1)
             let row = rowSize ()
@@ -271,13 +281,8 @@ type CpuBackend(arch: Architecture) =
                 NativePtr.set row f.WrongInput (if right then 0.0f else 1.0f)
             Gemm.multiply trials ninp inputs x inputs 1 winT.Ptr ninp (NativePtr.add currents.Ptr (segment * rowSize ())) np false
 
-        member _.Anchor(level, theta) =
-            ensureLevels (level + 1)
-            Pointwise.combine (rowSize ()) 1.0f (stateBefore lastStep) theta delta.Ptr (anchorOf level)
-
-        member _.Mix(level, beta) =
-            let r = stateBefore (lastStep + 1)
-            Pointwise.combine (rowSize ()) beta r (1.0f - beta) (anchorOf level) r
+        member _.Combine(destination, a, x, b, y) =
+            Pointwise.combine (rowSize ()) a (buffer x) b (buffer y) (buffer destination)
 
         member _.BeginBackward() =
             loss <- 0.0
@@ -318,25 +323,14 @@ type CpuBackend(arch: Architecture) =
                 Gemm.multiply outputs outWidth trials z.Ptr 1 op (NativePtr.add r outFirst) np
                     (NativePtr.add dWoutFull.Ptr outFirst) np true
 
-        member _.Unmix(level, beta) =
-            let row = rowSize ()
-            Pointwise.combine row (1.0f - beta) adjoint.Ptr 0.0f adjoint.Ptr (anchorGradOf level)
-            Pointwise.combine row beta adjoint.Ptr 0.0f adjoint.Ptr adjoint.Ptr
-
-        member _.BackStep(t, anchored) =
+        member _.BackStep(t, split) =
             let row = rowSize ()
             let k = t - burnIn
             let segmentSum = NativePtr.add currentGrads.Ptr (batch.SegmentOf[t] * row)
-            if anchored.Length = 0 then
+            if not split then
                 if relu then Pointwise.eulerBackwardRelu trials np adjoint.Ptr alpha.Ptr (activeOf k) stepDelta.Ptr carry.Ptr segmentSum
                 else Pointwise.eulerBackward trials np adjoint.Ptr alpha.Ptr (NativePtr.add fprime.Ptr (k * row)) stepDelta.Ptr carry.Ptr segmentSum
             else
-                Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gDelta.Ptr
-                Pointwise.combine row 1.0f adjoint.Ptr 0.0f adjoint.Ptr gId.Ptr
-                for s in anchored do
-                    let ga = anchorGradOf s.Level
-                    Pointwise.accumulate row ga gId.Ptr
-                    if s.Kind = Aligned then Pointwise.combine row 1.0f gDelta.Ptr s.Theta ga gDelta.Ptr
                 let fp =
                     if relu then
                         Pointwise.expandActive row (activeOf k) scratchFp.Ptr

@@ -30,11 +30,12 @@ module ConfigJson =
         let o = JsonObject()
         o["task"] <- JsonValue.Create c.Task
         o["method"] <- JsonValue.Create c.Method.Name
-        match c.Method with
-        | Control -> ()
-        | CD theta0 -> o["skip"] <- JsonValue.Create theta0
-        | SCTT (theta, beta0) | DASC (theta, beta0) ->
-            o["skip"] <- JsonValue.Create theta
+        let theta, beta0 = Method.hyperparameters c.Method
+        match c.Method.Row.Dynamics with
+        | BaseModel -> ()
+        | Coarsened -> o["skip"] <- JsonValue.Create theta
+        | Skipped _ ->
+            o["skip"] <- JsonValue.Create(int theta)
             o["initRatio"] <- JsonValue.Create beta0
         o["stepCount"] <- JsonValue.Create c.StepCount
         o["networks"] <- JsonValue.Create c.Networks
@@ -54,9 +55,7 @@ module ConfigJson =
         o["timing"] <- timingNode c.Timing
         o["divergenceThreshold"] <- JsonValue.Create c.DivergenceThreshold
         o["freezeDiverged"] <- JsonValue.Create c.FreezeDiverged
-        match c.Method with
-        | CD _ -> o["freshOptimizerPerStage"] <- JsonValue.Create c.FreshOptimizerPerStage
-        | _ -> ()
+        if c.Method.Row.Dynamics = Coarsened then o["freshOptimizerPerStage"] <- JsonValue.Create c.FreshOptimizerPerStage
         match c.StrategicRatio with
         | Some b -> o["strategicRatio"] <- JsonValue.Create b
         | None -> ()

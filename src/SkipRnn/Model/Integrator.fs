@@ -2,57 +2,73 @@ namespace SkipRnn.Model
 
 open SkipRnn.Tasks
 
-/// How a skip connection's far end is formed (paper §3).
+/// How the far end of a method's skip connections is formed (paper §3).
 type SkipKind =
     /// SCTT, eq. 8: the state at the start of the window.
     | Plain
     /// DASC, eq. 9: a coarse Euler step from the start of the window, r_start + θ·Δr_start, where Δr_start is
     /// the window's first increment (already computed by the base step, so it costs no extra product).
     | Aligned
+    /// DASC as the authors' code forms it (`compute_uall` in wmws2/temporalskip): the first window of a period
+    /// as Aligned; every later one from the state after the previous window's mix plus θ times the previous
+    /// window's last increment (Δ of step Start − 1).
+    | AlignedLast
+
+/// Where a skip's anchor is taken: right after step `Step`, from the state before that step or, with
+/// `AfterMixes`, from the state after it and its mixes, plus `IncrementWeight` times that step's increment Δ.
+type Anchor =
+    { Step: int
+      AfterMixes: bool
+      IncrementWeight: float32 }
 
 /// One skip connection through time over steps [Start, End] of a trial: after step End,
-///     r ← β·r + (1 − β)·anchor,    anchor = r_(before Start)  (+ θ·Δr_Start when Aligned, θ = End − Start + 1).
+///     r ← β·r + (1 − β)·anchor.
 /// Skips of one Level never overlap, so each level needs a single anchor buffer.
 type Skip =
-    { Level: int; Start: int; End: int; Beta: float32; Kind: SkipKind }
+    { Level: int; Start: int; End: int; Beta: float32; Anchor: Anchor }
     member s.Theta = float32 (s.End - s.Start + 1)
 
-/// Everything the driver needs to know about the skips of one batch: per step, the skips anchored there
-/// (in level order) and the skips that end there (in the order their mixes are applied).
+/// Everything the driver needs to know about the skips of one batch, per step: the anchors taken from the
+/// state before it, the skips that end there (in the order their mixes are applied) and the anchors taken
+/// after those mixes.
 type SkipPlan =
     { Steps: int
       Levels: int
       AnchoredAt: Skip[][]
-      EndingAt: Skip[][] }
+      EndingAt: Skip[][]
+      AnchoredAfter: Skip[][] }
 
     static member Build(steps: int, skips: Skip seq) =
         let skips = Array.ofSeq skips
         let levels = if skips.Length = 0 then 0 else (skips |> Array.map (fun s -> s.Level) |> Array.max) + 1
-        let by (key: Skip -> int) =
-            Array.init steps (fun t -> skips |> Array.filter (fun s -> key s = t) |> Array.sortBy (fun s -> s.Level))
-        { Steps = steps; Levels = levels; AnchoredAt = by (fun s -> s.Start); EndingAt = by (fun s -> s.End) }
+        let by (keep: Skip -> bool) (key: Skip -> int) =
+            Array.init steps (fun t -> skips |> Array.filter (fun s -> keep s && key s = t) |> Array.sortBy (fun s -> s.Level))
+        { Steps = steps
+          Levels = levels
+          AnchoredAt = by (fun s -> not s.Anchor.AfterMixes) (fun s -> s.Anchor.Step)
+          EndingAt = by (fun _ -> true) (fun s -> s.End)
+          AnchoredAfter = by (fun s -> s.Anchor.AfterMixes) (fun s -> s.Anchor.Step) }
 
     static member Empty(steps: int) = SkipPlan.Build(steps, [])
 
     member p.Skips = p.EndingAt |> Array.concat
 
-/// A training method at one point of its schedule: what the integrator does for this training step.
-/// Evaluation always uses the true dynamics (Euler at the base dt, no skips).
+/// What the integrator does for one training step. Evaluation always uses the true dynamics (Euler at the
+/// base dt, no skips).
 type Integrator =
     /// Paper eq. 5: Euler at the base dt.
     | Euler
     /// Paper eq. 7: Euler at θ·dt (the batch is generated on the coarse grid).
     | CoarseEuler of theta: float
-    /// Paper eq. 8: Euler plus a plain skip at the end of every full window of θ steps inside each period.
-    | SkipThroughTime of theta: int * beta: float
-    /// Paper eq. 9: the same with dynamics-aligned skips.
-    | DynamicsAligned of theta: int * beta: float
+    /// Paper eq. 8–9: Euler plus a skip of the given kind at the end of every full window of θ steps inside
+    /// each period.
+    | WithSkips of kind: SkipKind * theta: int * beta: float
 
     /// Factor by which the batch's time step is coarsened.
     member i.DtFactor =
         match i with
         | CoarseEuler theta -> theta
-        | _ -> 1.0
+        | Euler | WithSkips _ -> 1.0
 
 module Integrator =
 
@@ -65,11 +81,21 @@ module Integrator =
                 let start = p.Start + w * theta
                 yield start, start + theta - 1 ]
 
+    /// The anchor of a window [start, end] of a skip kind; `first` is true for the first window of a period.
+    let private anchorOf (kind: SkipKind) (start: int) (theta: int) (first: bool) =
+        match kind with
+        | Plain -> { Step = start; AfterMixes = false; IncrementWeight = 0.0f }
+        | Aligned -> { Step = start; AfterMixes = false; IncrementWeight = float32 theta }
+        | AlignedLast when first -> { Step = start; AfterMixes = false; IncrementWeight = float32 theta }
+        | AlignedLast -> { Step = start - 1; AfterMixes = true; IncrementWeight = float32 theta }
+
     let private periodSkips level kind theta beta (batch: TrialBatch) =
         if theta <= 1 then []
         else
+            let firstWindows = batch.Periods |> Array.map (fun p -> p.Start) |> Set.ofArray
             windows theta batch.Periods
-            |> List.map (fun (s, e) -> { Level = level; Start = s; End = e; Beta = float32 beta; Kind = kind })
+            |> List.map (fun (s, e) ->
+                { Level = level; Start = s; End = e; Beta = float32 beta; Anchor = anchorOf kind s theta (firstWindows.Contains s) })
 
     /// Strategic skips (paper §4.1): from each marked boundary to the step before the next one (or the end
     /// of the sequence), r ← β'·r + (1 − β')·r_boundary. They use their own level, so they combine with any
@@ -78,7 +104,7 @@ module Integrator =
         [ for k in 0 .. boundaries.Length - 1 do
             let s = boundaries[k]
             let e = (if k + 1 < boundaries.Length then boundaries[k + 1] else steps) - 1
-            if e >= s then yield { Level = level; Start = s; End = e; Beta = float32 beta; Kind = Plain } ]
+            if e >= s then yield { Level = level; Start = s; End = e; Beta = float32 beta; Anchor = anchorOf Plain s 0 true } ]
 
     /// The plan for a batch generated on the method's grid: the method's own skips (level 0) and, when a
     /// strategic ratio β' is given, strategic skips between the batch's marked boundaries (level 1).
@@ -86,8 +112,7 @@ module Integrator =
         let regular =
             match integrator with
             | Euler | CoarseEuler _ -> []
-            | SkipThroughTime (theta, beta) -> periodSkips 0 Plain theta beta batch
-            | DynamicsAligned (theta, beta) -> periodSkips 0 Aligned theta beta batch
+            | WithSkips (kind, theta, beta) -> periodSkips 0 kind theta beta batch
         let strategic =
             match strategicRatio with
             | Some beta -> strategicSkips 1 beta batch.Boundaries batch.Steps

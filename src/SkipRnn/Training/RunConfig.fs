@@ -71,10 +71,11 @@ type RunConfig =
     /// A short name for folders and tables: task_method_θ_stepcount_β0_seed.
     member c.Slug =
         let hyper =
-            match c.Method with
-            | Control -> ""
-            | CD theta0 -> sprintf "_t%g_s%d" theta0 c.StepCount
-            | SCTT (theta, beta0) | DASC (theta, beta0) -> sprintf "_t%d_s%d_b%g" theta c.StepCount beta0
+            let theta, beta0 = Method.hyperparameters c.Method
+            match c.Method.Row.Dynamics with
+            | BaseModel -> ""
+            | Coarsened -> sprintf "_t%g_s%d" theta c.StepCount
+            | Skipped _ -> sprintf "_t%d_s%d_b%g" (int theta) c.StepCount beta0
         let hold = if c.Hold then "_hold" else ""
         let strategic = match c.StrategicRatio with Some b -> sprintf "_strategic%g" b | None -> ""
         sprintf "%s_%s%s%s%s_n%d_seed%d" c.Task c.Method.Name hyper hold strategic c.Networks c.Seed
@@ -97,12 +98,11 @@ module RunConfig =
         let beta name b =
             if not (b > 0.0 && b <= 1.0) then Some (sprintf "the initial ratio β0 must lie in (0, 1], got %g (%s)" b name) else None
         let methodError =
-            match config.Method with
-            | Control -> None
-            | CD theta0 -> if not (theta0 >= 1.0) then Some (sprintf "the skip length θ must be at least 1, got %g" theta0) else None
-            | SCTT (theta, b) | DASC (theta, b) ->
-                if theta < 1 then Some (sprintf "the skip length θ must be at least 1, got %d" theta)
-                else beta config.Method.Name b
+            let row = config.Method.Row
+            let theta, beta0 = Method.hyperparameters config.Method
+            if row.UsesTheta && not (theta >= 1.0) then Some (sprintf "the skip length θ must be at least 1, got %g" theta)
+            elif row.UsesBeta then beta row.Name beta0
+            else None
         match methodError with
         | Some e -> Error e
         | None ->

@@ -144,7 +144,7 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
             match integrator with
             | Euler -> 1.0, 1.0
             | CoarseEuler theta -> theta, 1.0
-            | SkipThroughTime (theta, beta) | DynamicsAligned (theta, beta) -> float theta, beta
+            | WithSkips (_, theta, beta) -> float theta, beta
         let evaluation =
             { Step = state.Step
               TrainSeconds = state.TrainSeconds

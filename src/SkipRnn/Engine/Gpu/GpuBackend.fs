@@ -80,7 +80,6 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     let mutable trained = 0
     let mutable training = false
     let mutable recording = false
-    let mutable lastStep = -1
     let mutable levels = 0
     let mutable xPerNetwork = 0
     let mutable isChoice = false
@@ -107,6 +106,20 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
 
     let combine (x: ArrayView<float32>) (a: float32) (y: ArrayView<float32>) (b: float32) (dst: ArrayView<float32>) =
         launch (rowSize ()) (fun i -> kernels.Combine.Invoke(i, x, y, dst, a, b))
+
+    let buffer (b: RowBuffer) =
+        match b with
+        | State t -> stateBefore t
+        | Increment -> delta.View
+        | Anchor level ->
+            ensureLevels (level + 1)
+            anchorOf level
+        | Adjoint -> adjoint.View
+        | AnchorAdjoint level ->
+            ensureLevels (level + 1)
+            anchorGradOf level
+        | IncrementAdjoint -> gDelta.View
+        | StartAdjoint -> gId.View
 
     /// Scores the state after step t (an evaluation's readout, counted on the device).
     let score (t: int) =
@@ -219,7 +232,6 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             trials <- tb.Trials
             burnIn <- tb.BurnIn
             trained <- tb.TrainedSteps
-            lastStep <- -1
             xPerNetwork <- (if tb.Feedback.IsSome then 1 else 0)
             shape <-
                 { Networks = group; Trials = trials; Units = n; Inputs = inputs; Outputs = outputs
@@ -281,7 +293,6 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
 
         member _.Step(t) =
             if not training && t - 1 >= burnIn then score (t - 1)
-            lastStep <- t
             let row = rowSize ()
             let noisy = batch.NoiseScale <> 0.0f
             let keep = training && t >= burnIn
@@ -313,13 +324,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             launch row (fun i ->
                 kernels.InputCurrents.Invoke(i, parameters.View, networkInputs.View, currents.View, shape, segment, 1))
 
-        member _.Anchor(level, theta) =
-            ensureLevels (level + 1)
-            combine (stateBefore lastStep) 1.0f delta.View theta (anchorOf level)
-
-        member _.Mix(level, beta) =
-            let r = stateBefore (lastStep + 1)
-            combine r beta (anchorOf level) (1.0f - beta) r
+        member _.Combine(destination, a, x, b, y) = combine (buffer x) a (buffer y) b (buffer destination)
 
         member _.BeginBackward() =
             let row = rowSize ()
@@ -340,25 +345,12 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
                                             targets.Slice(int64 (t * trials * outputs), int64 (trials * outputs)),
                                             sums.View, peaks.View, shape, activityScale, (if hasLoss then 1 else 0)))
 
-        member _.Unmix(level, beta) =
-            combine adjoint.View (1.0f - beta) adjoint.View 0.0f (anchorGradOf level)
-            combine adjoint.View beta adjoint.View 0.0f adjoint.View
-
-        member _.BackStep(t, anchored) =
+        member _.BackStep(t, split) =
             let row = rowSize ()
             let k = t - burnIn
             let fpDelta = fprime.Slice(int64 k * row, row)
             let segmentSum = segmentSums.Slice(int64 batch.SegmentOf[t] * row, row)
-            let gD, gI =
-                if anchored.Length = 0 then adjoint.View, adjoint.View
-                else
-                    combine adjoint.View 1.0f adjoint.View 0.0f gDelta.View
-                    combine adjoint.View 1.0f adjoint.View 0.0f gId.View
-                    for s in anchored do
-                        let ga = anchorGradOf s.Level
-                        combine gId.View 1.0f ga 1.0f gId.View
-                        if s.Kind = Aligned then combine gDelta.View 1.0f ga s.Theta gDelta.View
-                    gDelta.View, gId.View
+            let gD, gI = if split then gDelta.View, gId.View else adjoint.View, adjoint.View
             launch row (fun i -> kernels.EulerBackward.Invoke(i, gD, gI, alpha.View, fpDelta, carry.View, segmentSum, shape))
             let hasLoss = ReadOnlySpan(batch.Batch.LossWeights, t * trials, trials).IndexOfAnyExcept(0.0f) >= 0
             let count = row + int64 (group * n * n) + (if hasLoss then int64 (group * outputs * arch.OutputUnits) else 0L)
