@@ -76,7 +76,7 @@ let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: in
         Finished
 
 /// Runs `job` in `dir` on `device` unless it has finished there already. `progress` sees (training step, criterion).
-let runOn (device: SkipRnn.Engine.Gpu.Device) (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
+let runOn (device: SkipRnn.Engine.Device) (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
     claim job dir
     if JobFolder.isFinished job.Kind dir then Finished
     else
@@ -87,4 +87,4 @@ let runOn (device: SkipRnn.Engine.Gpu.Device) (job: Job) (dir: string) (workers:
 
 /// Runs `job` in `dir` on the CPU unless it has finished there already.
 let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
-    runOn SkipRnn.Engine.Gpu.Cpu job dir workers progress cancel
+    runOn SkipRnn.Engine.Cpu job dir workers progress cancel

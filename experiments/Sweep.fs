@@ -89,7 +89,7 @@ type ShardEvent =
 
 /// Runs a shard's jobs one after another into DIR/runs/<job key>/. A job that fails is reported and the
 /// shard goes on with the next. True if the shard got to its end, false if it was stopped.
-let runShard (layout: ResultsLayout) (jobs: Job list) (device: SkipRnn.Engine.Gpu.Device) (workers: int option)
+let runShard (layout: ResultsLayout) (jobs: Job list) (device: SkipRnn.Engine.Device) (workers: int option)
         (notify: ShardEvent -> unit) (cancel: CancellationToken) =
     let rec next (remaining: Job list) =
         match remaining with

@@ -26,9 +26,7 @@ let define (p: Profile) =
                     yield run task (CD 10.0) s
                     for beta0 in p.GridInitialRatios do
                         for m in methods beta0 do
-                            match m with
-                            | SCTT _ | DASC _ -> yield run task m s
-                            | _ -> () ]
+                            if m.Row.UsesBeta then yield run task m s ]
             |> List.distinctBy (fun j -> j.Key),
             sprintf "each method at its best step count and β0 of the grid (%A × %A)" p.GridStepCounts p.GridInitialRatios
     { Name = "table1"

@@ -18,7 +18,7 @@ let private benchedMethods =
 /// The GPU bench: training steps at M = `networks`, 1,000 and 10,000 (control on the task, SPEC's batch), the
 /// methods at M = `networks`, and an evaluation pass, against the GPU's single-precision peak.
 let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: bool) =
-    let device = SkipRnn.Engine.Gpu.Cuda
+    let device = SkipRnn.Engine.Cuda
     let peak = gpu.PeakGflops
     printfn "skiprnn bench --device cuda: %s, %.1f GiB, %s, M = %d networks, %d trials, N = %d"
         gpu.Name (float gpu.MemoryBytes / float (1L <<< 30)) config.Task config.Networks config.Trials config.Units
@@ -67,7 +67,7 @@ let run (args: ParseResults<BenchArgs>) =
     | Ok _ -> ()
     let gpu =
         match device (args.TryGetResult BenchArgs.Device) with
-        | SkipRnn.Engine.Gpu.Cpu -> None
+        | SkipRnn.Engine.Cpu -> None
         | _ -> GpuDevice.TryCuda()
     match gpu with
     | Some g -> runGpu g config repeats quick

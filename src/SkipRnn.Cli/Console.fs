@@ -16,14 +16,14 @@ let error (message: string) =
 /// one is reported (one line, exit code 2) before anything is written.
 let device (given: string option) =
     match given with
-    | None -> SkipRnn.Engine.Gpu.Cpu
+    | None -> SkipRnn.Engine.Cpu
     | Some name ->
-        match SkipRnn.Engine.Gpu.Device.TryParse name with
+        match SkipRnn.Engine.Device.TryParse name with
         | None -> fail "unknown device '%s' (choose cpu, cuda or auto)" name
-        | Some SkipRnn.Engine.Gpu.Cuda ->
+        | Some SkipRnn.Engine.Cuda ->
             try SkipRnn.Engine.Gpu.GpuDevice.Cuda() |> ignore
             with SkipRnn.Engine.Gpu.NoGpuFound message -> fail "%s" message
-            SkipRnn.Engine.Gpu.Cuda
+            SkipRnn.Engine.Cuda
         | Some d -> d
 
 let private interactive = not Console.IsErrorRedirected

@@ -273,7 +273,7 @@ let cudaTests =
             use backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_90,
                                                              ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_80, null)
             let kernels =
-                typeof<Shape>.Assembly.GetType("SkipRnn.Engine.Gpu.Kernels").GetMethods()
+                typeof<Shape>.Assembly.GetType("SkipRnn.Engine.Gpu.Kernels").GetMethods(System.Reflection.BindingFlags.Static ||| System.Reflection.BindingFlags.Public ||| System.Reflection.BindingFlags.NonPublic)
                 |> Array.filter (fun m -> m.IsStatic && m.GetParameters().Length > 0 && m.GetParameters().[0].ParameterType = typeof<ILGPU.Index1D>)
             Expect.equal kernels.Length 14 "the 14 kernels of Kernels.fs"
             for k in kernels do

@@ -219,10 +219,10 @@ let resumeTests =
                 match e with
                 | Sweep.Progress (job, step, _) when job.Key = longJob.Key && step >= 20 -> cancel.Cancel()
                 | _ -> ()
-            Expect.isFalse (Sweep.runShard layout jobs SkipRnn.Engine.Gpu.Cpu (Some 2) notify cancel.Token) "stopped"
+            Expect.isFalse (Sweep.runShard layout jobs SkipRnn.Engine.Cpu (Some 2) notify cancel.Token) "stopped"
             Expect.isTrue (File.Exists(RunDirectory.checkpointFile (layout.JobFolder longJob))) "with a checkpoint"
             events.Clear()
-            Expect.isTrue (Sweep.runShard layout jobs SkipRnn.Engine.Gpu.Cpu (Some 2) events.Add CancellationToken.None) "done"
+            Expect.isTrue (Sweep.runShard layout jobs SkipRnn.Engine.Cpu (Some 2) events.Add CancellationToken.None) "done"
             Expect.equal events[0] (Sweep.Skipped quickJob) "the finished job is skipped"
             Expect.equal events[1] (Sweep.Starting(longJob, true)) "the other resumes from its checkpoint"
             let steps = events |> Seq.choose (function Sweep.Progress (_, s, _) -> Some s | _ -> None) |> List.ofSeq

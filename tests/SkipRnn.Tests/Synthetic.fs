@@ -38,6 +38,7 @@ let batch (seed: uint64) (trials: int) (dt: float) (inputs: int) (outputs: int) 
       FixationWindow = { Start = burnIn; Length = 0 }
       ResponseWindow = { Start = steps; Length = 0 }
       FixationShare = 0.5
+      Scoring = Scoring.standard
       Answers = Array.create trials Fixate
       Conditions = Array.create trials { Stimuli = []; Match = None; Rules = [] }
       Boundaries = [||]

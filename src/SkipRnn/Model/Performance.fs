@@ -28,20 +28,18 @@ module Performance =
           Scored: int64
           Correct: int64 }
 
-    /// True for tasks scored by their choices (rule reversal) rather than by fixation and direction.
-    let isChoiceTask (batch: TrialBatch) = batch.Answers |> Array.exists (function Choose _ -> true | _ -> false)
-
-    /// Ring tasks: fix = share of (step, trial) in the fixation window with fixation output > 0.5;
+    /// Ring tasks (Scoring.FixationAndDirection, SPEC §4 with its threshold 0.5 and tolerance 0.2π):
+    /// fix = share of (step, trial) in the fixation window with fixation output above the threshold;
     /// resp = share of response-window (step, trial) pairs that hold fixation on Fixate trials
     ///      + share that release it on Respond trials × share of Respond-trial pairs decoded within 0.2π;
     /// performance = w·fix + (1 − w)·resp, w = the batch's FixationShare. (This is the authors' measure; with
     /// no Fixate trials resp is the fraction released times the fraction on target.)
-    /// Choice tasks: share of loss-weighted steps whose argmax output is the target's argmax.
+    /// Choice tasks (Scoring.ByChoice): share of loss-weighted steps whose argmax output is the target's argmax.
     let ofCounts (batch: TrialBatch) (c: Counts) =
         let trials = batch.Trials
-        if isChoiceTask batch then
-            if c.Scored = 0L then 0.0 else float c.Correct / float c.Scored
-        else
+        match batch.Scoring with
+        | ByChoice -> if c.Scored = 0L then 0.0 else float c.Correct / float c.Scored
+        | FixationAndDirection _ ->
             let fixWin = batch.FixationWindow
             let fix = if fixWin.Length = 0 then 1.0 else float c.FixationHeld / float (fixWin.Length * trials)
             let respWin = batch.ResponseWindow
@@ -59,7 +57,8 @@ module Performance =
     /// BurnIn + k of `trial` start at y[(k·Trials + trial)·stride].
     let score (batch: TrialBatch) (y: ReadOnlySpan<float32>) (stride: int) =
         let trials = batch.Trials
-        if isChoiceTask batch then
+        match batch.Scoring with
+        | ByChoice ->
             let mutable scored = 0
             let mutable correct = 0
             for t in batch.BurnIn .. batch.Steps - 1 do
@@ -71,12 +70,12 @@ module Performance =
                         if argmax row batch.OutputSize = argmax target batch.OutputSize then correct <- correct + 1
             ofCounts batch { FixationHeld = 0L; HeldOnFixate = 0L; ReleasedOnRespond = 0L; OnTarget = 0L
                              Scored = int64 scored; Correct = int64 correct }
-        else
+        | FixationAndDirection (threshold, tolerance) ->
             let fixWin = batch.FixationWindow
             let mutable held = 0
             for t in fixWin.Start .. fixWin.End - 1 do
                 for b in 0 .. trials - 1 do
-                    if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then held <- held + 1
+                    if y[((t - batch.BurnIn) * trials + b) * stride] > threshold then held <- held + 1
             let respWin = batch.ResponseWindow
             let mutable heldOnFixate = 0
             let mutable releasedOnRespond = 0
@@ -86,12 +85,12 @@ module Performance =
                 | Respond direction ->
                     for t in respWin.Start .. respWin.End - 1 do
                         let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
-                        if row[0] < 0.5f then releasedOnRespond <- releasedOnRespond + 1
-                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < 0.2 * Math.PI then
+                        if row[0] < threshold then releasedOnRespond <- releasedOnRespond + 1
+                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < tolerance then
                             onTarget <- onTarget + 1
                 | Fixate | Choose _ ->
                     for t in respWin.Start .. respWin.End - 1 do
-                        if y[((t - batch.BurnIn) * trials + b) * stride] > 0.5f then heldOnFixate <- heldOnFixate + 1
+                        if y[((t - batch.BurnIn) * trials + b) * stride] > threshold then heldOnFixate <- heldOnFixate + 1
             ofCounts batch { FixationHeld = int64 held; HeldOnFixate = int64 heldOnFixate; ReleasedOnRespond = int64 releasedOnRespond
                              OnTarget = int64 onTarget; Scored = 0L; Correct = 0L }
 

@@ -104,6 +104,7 @@ module RuleReversal =
           FixationWindow = { Start = burnIn; Length = 0 }
           ResponseWindow = { Start = steps; Length = 0 }
           FixationShare = 0.0
+          Scoring = ByChoice
           Answers = Array.init n (fun b -> Choose(ideal b (SequenceLength - 1)))
           Conditions =
             Array.init n (fun b ->

@@ -320,6 +320,7 @@ module StandardTasks =
           FixationWindow = fixationWindow
           ResponseWindow = responseWindow
           FixationShare = fixationShare task.Structure timing
+          Scoring = Scoring.standard
           Answers = answers
           Conditions = conditions
           Boundaries = [||]

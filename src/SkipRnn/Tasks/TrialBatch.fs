@@ -54,6 +54,21 @@ type ClosedLoopFeedback =
       CorrectInput: int
       WrongInput: int }
 
+/// How a task scores a network's readouts (SPEC §4). Every backend follows it: the CPU's
+/// `Performance.score` and the GPU's on-the-fly counters read these values, none of their own.
+type Scoring =
+    /// Ring tasks: a (step, trial) pair fixates when output 0 exceeds `fixationThreshold`; a response is on
+    /// target when the population vector of outputs 1 .. Ring.Units decodes within `tolerance` radians of the
+    /// trial's direction.
+    | FixationAndDirection of fixationThreshold: float32 * tolerance: float
+    /// Choice tasks: the share of loss-weighted (step, trial) pairs whose argmax output is the target's.
+    | ByChoice
+
+module Scoring =
+
+    /// SPEC §4, as the authors: fixation output above 0.5, decoded direction within 0.2π.
+    let standard = FixationAndDirection(0.5f, 0.2 * System.Math.PI)
+
 /// Everything a task hands to training: a batch of trials that share their timing (durations are drawn
 /// once per batch), laid out time-major: element (t, b, i) of an array with row size R is at
 /// (t * Trials + b) * R + i.
@@ -83,6 +98,8 @@ type TrialBatch =
       ResponseWindow: Window
       /// Weight w of the fixation score in the performance: the nominal share of the trial spent fixating.
       FixationShare: float
+      /// How the readouts are scored.
+      Scoring: Scoring
       Answers: Answer[]
       Conditions: TrialCondition[]
       /// Marked steps (the start of each trial of a multi-trial sequence) between which strategic skip

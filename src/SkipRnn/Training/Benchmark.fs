@@ -108,15 +108,15 @@ module Benchmark =
         s[s.Length / 2]
 
     /// A trainer on `task` with `networks` networks on a device.
-    let private trainerOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) =
+    let private trainerOn (device: SkipRnn.Engine.Device) (config: RunConfig) =
         let task = (Catalog.tryFind config.Task).Value
         new Trainer(config, task, device = device)
 
-    let private trainer (config: RunConfig) = trainerOn SkipRnn.Engine.Gpu.Cpu config
+    let private trainer (config: RunConfig) = trainerOn SkipRnn.Engine.Cpu config
 
     /// Median seconds of `repeats` training steps on a device after one warm-up step, for a method held at its
     /// initial θ/β.
-    let timeTrainingStepOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) (repeats: int) =
+    let timeTrainingStepOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         t.TrainStep() |> ignore
         let times =
@@ -128,10 +128,10 @@ module Benchmark =
         median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks
 
     /// Median seconds of `repeats` training steps on the CPU (see timeTrainingStepOn).
-    let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Gpu.Cpu config repeats
+    let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
 
     /// Median seconds of an evaluation pass on a device (config.EvaluationTrials trials, true dynamics).
-    let timeEvaluationOn (device: SkipRnn.Engine.Gpu.Device) (config: RunConfig) (repeats: int) =
+    let timeEvaluationOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device config
         let prepared, noise = t.EvaluationBatch 0
         let plan = SkipPlan.Empty prepared.Batch.Steps
@@ -145,7 +145,7 @@ module Benchmark =
         median times, Flops.recurrentForward t.Architecture prepared * float config.Networks
 
     /// Median seconds of an evaluation pass on the CPU.
-    let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Gpu.Cpu config repeats
+    let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
 
     /// Bytes allocated per training step after warm-up: by the whole step, and by the engine alone.
     let allocations (config: RunConfig) (repeats: int) =

@@ -59,13 +59,13 @@ type TrainingState =
 /// identity: results agree between devices to float tolerance). `engine`, if given, is used instead and
 /// owned by the trainer (the tests pass the GPU engine on ILGPU's CPU accelerator).
 [<Sealed>]
-type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: TrainingState, ?device: SkipRnn.Engine.Gpu.Device,
+type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: TrainingState, ?device: SkipRnn.Engine.Device,
              ?engine: ITrainingEngine) =
     let arch = RunConfig.architecture config task
     let engine =
         match engine with
         | Some e -> e
-        | None -> TrainingEngine.create arch (defaultArg device SkipRnn.Engine.Gpu.Cpu) workers
+        | None -> TrainingEngine.create arch (defaultArg device SkipRnn.Engine.Cpu) workers
     let schedule = config.Schedule
     let state =
         match state with
@@ -113,10 +113,10 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let clock = Stopwatch.StartNew()
         let step = state.Step
         let integrator, prepared, plan, noise = this.TrainingBatch step
-        match config.Method with
-        | CD _ when config.FreshOptimizerPerStage && step > 0 && schedule.IntegratorAt(step - 1) <> integrator ->
+        // The authors' scripts build a new optimizer for every coarsening stage (RunConfig.FreshOptimizerPerStage).
+        if config.Method.Row.Dynamics = Coarsened && config.FreshOptimizerPerStage && step > 0
+           && schedule.IntegratorAt(step - 1) <> integrator then
             state.Adam.Reset()
-        | _ -> ()
         let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
         let threshold = if config.FreezeDiverged then config.DivergenceThreshold else infinity
         let losses, updated = engine.TrainStep(state.Parameters, state.Adam, active, prepared, plan, noise, threshold)

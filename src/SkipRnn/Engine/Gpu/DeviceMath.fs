@@ -7,7 +7,7 @@ open ILGPU
 /// backend of ILGPU turns MathF.Exp/Log/Sin/Cos into calls to NVIDIA's libdevice, which ships with the CUDA
 /// toolkit and not with the driver; a machine that has only the driver could not compile them. These
 /// versions compile everywhere and are the same code on the CPU and CUDA accelerators.
-module DeviceMath =
+module internal DeviceMath =
 
     /// ln x for finite, normal x > 0: the polynomial of VectorMath.log (Cephes' logf), one lane.
     let log (x: float32) =

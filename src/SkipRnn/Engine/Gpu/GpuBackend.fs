@@ -61,7 +61,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     let counters = ints ()              // [G, 6]
     let answers = ints ()               // [B]
     let directions = doubles ()         // [B, 2]
-    let ringDirections = doubles ()     // [64]
+    let ringDirections = doubles ()     // [2 · Ring.Units]: sin ψ_k, then cos ψ_k
     let targetClass = ints ()           // [steps, B]
     let correct = ints ()               // [K, B]
     let choices = ints ()               // [K, G, B]
@@ -124,10 +124,17 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     /// Scores the state after step t (an evaluation's readout, counted on the device).
     let score (t: int) =
         let tb = batch.Batch
+        let threshold, cosTolerance =
+            match tb.Scoring with
+            | FixationAndDirection (threshold, tolerance) -> threshold, cos tolerance
+            | ByChoice -> 0.0f, 0.0
         let args =
             { InFixation = (if tb.FixationWindow.Contains t then 1 else 0)
               InResponse = (if tb.ResponseWindow.Contains t then 1 else 0)
-              Choice = (if isChoice then 1 else 0) }
+              Choice = (if isChoice then 1 else 0)
+              FixationThreshold = threshold
+              CosTolerance = cosTolerance
+              RingUnits = Ring.Units }
         let scored = isChoice || args.InFixation = 1 || args.InResponse = 1
         if scored then
             launch (int64 (group * trials)) (fun i ->
@@ -143,7 +150,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             targets.Ensure(int64 (rows * outputs))
             targets.Upload(tb.Targets, 0, rows * outputs, 0L)
         else
-            isChoice <- tb.Answers |> Array.exists (function Choose _ -> true | _ -> false)
+            isChoice <- (tb.Scoring = ByChoice)
             let classes = Array.init rows (fun r ->
                 let mutable best = 0
                 for o in 1 .. outputs - 1 do
@@ -155,7 +162,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             answers.Upload(tb.Answers |> Array.map (function Respond _ -> 0 | _ -> 1))
             directions.Ensure(int64 (2 * trials))
             directions.Upload(tb.Answers |> Array.collect (function Respond d -> [| cos d; sin d |] | _ -> [| 1.0; 0.0 |]))
-            ringDirections.Ensure 64L
+            ringDirections.Ensure(int64 (2 * Ring.Units))
             ringDirections.Upload(Array.append (Array.init Ring.Units (fun k -> sin (Ring.preferred k)))
                                                (Array.init Ring.Units (fun k -> cos (Ring.preferred k))))
             counters.Ensure(int64 (group * Kernels.ScoreCounters))

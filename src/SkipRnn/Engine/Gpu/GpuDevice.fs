@@ -10,26 +10,11 @@ open ILGPU.Runtime
 open ILGPU.Runtime.CPU
 open ILGPU.Runtime.Cuda
 
-/// Where networks are trained: the CPU engine, a CUDA GPU, or a GPU when one is present.
-type Device =
-    | Cpu
-    | Cuda
-    | Auto
-
-    member d.Name = match d with Cpu -> "cpu" | Cuda -> "cuda" | Auto -> "auto"
-
-    static member TryParse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "cpu" -> Some Cpu
-        | "cuda" | "gpu" -> Some Cuda
-        | "auto" -> Some Auto
-        | _ -> None
-
 /// Asked for a CUDA GPU where there is none (a user error: one line, no stack trace).
 exception NoGpuFound of string
 
 /// How a kernel launcher runs its kernel.
-module KernelLaunch =
+module internal KernelLaunch =
     /// ILGPU's implicitly grouped launcher on the accelerator's default stream (KernelLoaders'
     /// LoadAutoGroupedStreamKernel for the delegate's arity).
     let onAccelerator (a: Accelerator) (kernel: 'Launcher) : 'Launcher =
@@ -69,7 +54,7 @@ module KernelLaunch =
 /// The kernels of Kernels.fs, ready to launch on one accelerator: compiled for it by ILGPU, or, for the CPU
 /// stand-in, run in order on the calling thread.
 [<Sealed>]
-type LoadedKernels(a: Accelerator, onCallingThread: bool) =
+type internal LoadedKernels(a: Accelerator, onCallingThread: bool) =
     let load (kernel: 'Launcher) = if onCallingThread then KernelLaunch.onCallingThread kernel else KernelLaunch.onAccelerator a kernel
     /// Whether launches run on the calling thread rather than through ILGPU's launcher.
     member _.OnCallingThread = onCallingThread
@@ -166,7 +151,7 @@ type GpuDevice private (context: Context, accelerator: Accelerator) =
                 with :? InvalidOperationException -> ()
 
     member _.Accelerator = accelerator
-    member _.Kernels = kernels
+    member internal _.Kernels = kernels
     member _.Name = accelerator.Name
     member _.IsCuda = accelerator.AcceleratorType = AcceleratorType.Cuda
     member _.MemoryBytes = accelerator.MemorySize

@@ -6,7 +6,7 @@ open ILGPU
 /// laid out [G, B, N] (element (m, b, i) at (m·B + b)·N + i), parameters [G, P] in the layout of
 /// ParameterLayout, weights [G, N, N].
 [<Struct>]
-type Shape =
+type internal Shape =
     { Networks: int
       Trials: int
       Units: int
@@ -30,7 +30,7 @@ type Shape =
 
 /// What an Euler step needs besides the arrays: the noise of this step and whether f' is kept.
 [<Struct>]
-type StepArgs =
+type internal StepArgs =
     { Sigma: float32
       Decay: float32
       Gain: float32
@@ -43,18 +43,24 @@ type StepArgs =
       Noisy: int
       StoreFprime: int }
 
-/// Which score counts a state's readout feeds (SPEC §4).
+/// Which score counts a state's readout feeds, and the task's Scoring values (SPEC §4).
 [<Struct>]
-type ScoreArgs =
+type internal ScoreArgs =
     { InFixation: int
       InResponse: int
-      Choice: int }
+      Choice: int
+      FixationThreshold: float32
+      /// cos of the direction tolerance.
+      CosTolerance: float
+      /// Units of the ring the outputs after the fixation output are decoded with (the `ring` table holds the
+      /// sines of their preferred directions, then the cosines).
+      RingUnits: int }
 
 /// The kernels of the GPU backend, one thread per output element, no shared memory and no barriers: simple
 /// enough to be right by reading, and the same code on the CUDA and CPU accelerators. Counters in
 /// `ScoreCounter` order: fixation held, held on Fixate trials, released on Respond trials, on target,
 /// scored choices, correct choices.
-module Kernels =
+module internal Kernels =
 
     let [<Literal>] ScoreCounters = 6
 
@@ -375,29 +381,29 @@ module Kernels =
 
     /// Decoded within 0.2π of the target ⇔ cos(angle between the population vector and the target) > cos 0.2π;
     /// a zero vector decodes to direction 0 (atan2(0, 0) = 0).
-    let private onTarget (y: ArrayView<float32>) (directions: ArrayView<float>) (ring: ArrayView<float>) (s: Shape) (b: int) (yBase: int) =
+    let private onTarget (y: ArrayView<float32>) (directions: ArrayView<float>) (ring: ArrayView<float>) (s: Shape) (a: ScoreArgs) (b: int) (yBase: int) =
         let mutable sine = 0.0
         let mutable cosine = 0.0
-        let units = if s.Outputs - 1 < 32 then s.Outputs - 1 else 32
+        let units = if s.Outputs - 1 < a.RingUnits then s.Outputs - 1 else a.RingUnits
         for k in 0 .. units - 1 do
             let v = float y.[yBase + 1 + k]
             sine <- sine + v * ring.[k]
-            cosine <- cosine + v * ring.[32 + k]
+            cosine <- cosine + v * ring.[a.RingUnits + k]
         let targetCos = directions.[2 * b]
         let targetSin = directions.[2 * b + 1]
         let length = System.Math.Sqrt(sine * sine + cosine * cosine)
-        if length = 0.0 then targetCos > 0.80901699437494745
-        else cosine * targetCos + sine * targetSin > 0.80901699437494745 * length
+        if length = 0.0 then targetCos > a.CosTolerance
+        else cosine * targetCos + sine * targetSin > a.CosTolerance * length
 
     let private scoreRing (y: ArrayView<float32>) (answers: ArrayView<int>) (directions: ArrayView<float>) (ring: ArrayView<float>)
                           (counters: ArrayView<int>) (s: Shape) (a: ScoreArgs) (b: int) (yBase: int) (c: int) =
         let fixation = y.[yBase]
-        if a.InFixation <> 0 && fixation > 0.5f then Atomic.Add(&counters.[c], 1) |> ignore
+        if a.InFixation <> 0 && fixation > a.FixationThreshold then Atomic.Add(&counters.[c], 1) |> ignore
         if a.InResponse <> 0 then
             if answers.[b] = 0 then
-                if fixation < 0.5f then Atomic.Add(&counters.[c + 2], 1) |> ignore
-                if onTarget y directions ring s b yBase then Atomic.Add(&counters.[c + 3], 1) |> ignore
-            elif fixation > 0.5f then Atomic.Add(&counters.[c + 1], 1) |> ignore
+                if fixation < a.FixationThreshold then Atomic.Add(&counters.[c + 2], 1) |> ignore
+                if onTarget y directions ring s a b yBase then Atomic.Add(&counters.[c + 3], 1) |> ignore
+            elif fixation > a.FixationThreshold then Atomic.Add(&counters.[c + 1], 1) |> ignore
 
     /// One thread per (m, b): the readout of the state r after a step, counted into the network's score
     /// counters (Performance.Counts: the readouts are counted, not stored). `y` is scratch [G, B, O]; `answers`
