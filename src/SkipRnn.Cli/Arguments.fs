@@ -8,6 +8,8 @@ open SkipRnn.Cli.SweepArguments
 
 let private deviceUsage = "cpu (default), cuda (an NVIDIA GPU, through ILGPU) or auto (cuda when a GPU is present, else cpu)."
 
+/// The options of `skiprnn train`: every configuration key of ConfigSchema (whose help texts they show), and
+/// the few that are not part of a run's configuration.
 type TrainArgs =
     | [<AltCommandLine("-t")>] Task of name: string
     | [<AltCommandLine("-m")>] Method of name: string
@@ -32,6 +34,7 @@ type TrainArgs =
     | Keep_Optimizer
     | Criterion of performance: float
     | Learning_Rate of rate: float
+    | Divergence_Threshold of activity: float
     | Dt of seconds: float
     | Burn_In of seconds: float
     | Fixation of seconds: float
@@ -52,45 +55,17 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Task _ -> "task to train (go, rtgo, dlygo, anti, rtanti, dlyanti, dm1, ctxdm1, multsendm, dlydm1, ctxdlydm1, multsendlydm, dms, dnms, dmc, dnmc, rulereversal; the authors' versions dnms-authors, dmc-authors, dnmc-authors; paper names accepted)."
-            | Method _ -> sprintf "training method: %s (default control)." (SkipRnn.Training.Method.choices ())
-            | Skip _ -> "skip length θ in base steps (the skip methods), or the initial coarsening θ0 (CD). Default 10."
-            | Step_Count _ -> "number of annealing steps of θ or β over the first anneal-steps training steps (default 5)."
-            | Init_Ratio _ -> "initial mixing ratio β0 in (0, 1] for SCTT and DASC (default 0.5)."
-            | Networks _ -> "number of networks trained side by side (default 100)."
-            | Seed _ -> "seed of weights, trials and noise (default 1)."
-            | Units _ -> "units per network N (default 50)."
-            | Activation _ -> "relu, tanh or softplus (default relu)."
-            | Dale -> "constrain the recurrent weights by Dale's law."
-            | Noise _ -> "scale of the recurrent noise (default 0.1; 0 switches it off)."
-            | Trials _ -> "trials per training batch (default 20; 40 sequences for rulereversal)."
-            | Eval_Trials _ -> "trials per evaluation (default 200)."
-            | Eval_Every _ -> "evaluate every this many training steps (default 10)."
-            | Max_Steps _ -> "training step limit (default 40000)."
-            | Anneal_Steps _ -> "training steps over which θ or β are annealed (default 20000)."
-            | Hold -> "keep θ0 or β0 constant over the annealing steps instead of annealing them."
-            | Strategic_Ratio _ -> "add strategic skip connections from the start to the end of each trial of a multi-trial task (rulereversal), initial ratio β'0 in (0, 1], annealed like β."
-            | No_Early_Stop -> "train for --max-steps even after the criterion is reached."
-            | Freeze_Diverged -> "freeze a network whose activity passes the divergence threshold (|r| > 10^6) or whose loss or gradient is not finite; by default, as the authors, Adam goes on and a non-finite update makes the network's parameters NaN."
-            | Keep_Optimizer -> "CD: keep one Adam state for the whole run; by default, as the authors, a fresh one at every change of θ."
-            | Criterion _ -> "target of the 10th-90th percentile mean performance (default 0.99)."
-            | Learning_Rate _ -> "Adam learning rate (default 0.1/N)."
-            | Dt _ -> "base time step in seconds (default 0.005)."
-            | Burn_In _ -> "burn-in in seconds (default 1.0)."
-            | Fixation _ -> "fixation period in seconds (default 0.5)."
-            | Stimulus _ -> "stimulus period(s) in seconds (default 0.5)."
-            | Delay _ -> "delay period in seconds (default 1.0)."
-            | Response _ -> "response period in seconds (default 0.5)."
-            | Jitter _ -> "training jitter half-width in seconds (default 0.1)."
-            | Grace _ -> "time after burn-in and into the response before the loss applies, seconds (default 0.2)."
-            | Feedback _ -> "rule reversal: feedback period in seconds (default 0.5)."
-            | Wait _ -> "rule reversal: wait period in seconds (default 0.5)."
-            | Choice_Grace _ -> "rule reversal: time into each response period before the loss applies, seconds (default 0.1)."
             | Workers _ -> "worker threads (default: all cores)."
             | Device _ -> deviceUsage
             | Config _ -> "read the configuration from a JSON file (the keys of config.json); options given here override it."
             | Out _ -> "folder for the run (config, checkpoint, weights, evaluations, record). Required."
             | Quiet -> "no progress line."
+            | setting -> SkipRnn.IO.ConfigSchema.help (TrainArgs.OptionOf setting)
+
+    /// The option name of a case (Eval_Trials → eval-trials), as Argu spells it.
+    static member OptionOf(a: TrainArgs) =
+        let case, _ = Microsoft.FSharp.Reflection.FSharpValue.GetUnionFields(a, typeof<TrainArgs>)
+        case.Name.ToLowerInvariant().Replace('_', '-')
 
 type EvalArgs =
     | [<Mandatory; AltCommandLine("-w")>] Weights of folder: string

@@ -5,6 +5,7 @@ open System
 open System.IO
 open System.Diagnostics
 open System.Threading
+open System.Text.Json.Nodes
 open Argu
 open SkipRnn.Tasks
 open SkipRnn.Model
@@ -13,74 +14,35 @@ open SkipRnn.IO
 open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
-/// The run configuration: SPEC's defaults, then the --config file, then the options given.
+/// The run configuration: the defaults, then the --config file, then the options given, each option setting
+/// its key of config.json (ConfigSchema), so that both are read and checked by the same code.
 let configOf (args: ParseResults<TrainArgs>) : RunConfig =
-    let fromFile =
+    let document =
         match args.TryGetResult TrainArgs.Config with
-        | None -> RunConfig.Default
+        | None -> JsonObject()
         | Some path ->
             let text =
                 try File.ReadAllText path
                 with e -> fail "cannot read the configuration %s (%s)" path (e.Message.TrimEnd('.'))
-            match ConfigJson.parse text with
-            | Ok c -> c
+            let o =
+                try ConfigJson.parseObject text
+                with ConfigError message -> fail "configuration %s: %s" path message
+            match ConfigJson.ofObject o with
+            | Ok _ -> o
             | Error message -> fail "configuration %s: %s" path message
-    let c = fromFile
-    let methodName = args.TryGetResult TrainArgs.Method |> Option.defaultValue c.Method.Name
-    let currentSkip, currentRatio = Method.hyperparameters c.Method
-    let skip = args.TryGetResult TrainArgs.Skip |> Option.defaultValue currentSkip
-    let ratio = args.TryGetResult Init_Ratio |> Option.defaultValue currentRatio
-    if skip < 1.0 then fail "the skip length θ must be at least 1, got %g" skip
-    let method =
-        match Method.tryCreate methodName skip ratio with
-        | Ok m -> m
-        | Error message -> fail "%s" message
-    let activation =
-        match args.TryGetResult TrainArgs.Activation with
-        | None -> c.Activation
-        | Some name ->
-            match Activation.TryParse name with
-            | Some a -> a
-            | None -> fail "unknown activation '%s' (choose relu, tanh or softplus)" name
-    let t = c.Timing
-    let inline (|?) (given: 'a option) (current: 'a) = defaultArg given current
-    let config =
-        { c with
-            Task = (args.TryGetResult TrainArgs.Task |? c.Task)
-            Method = method
-            StepCount = (args.TryGetResult Step_Count |? c.StepCount)
-            Networks = (args.TryGetResult TrainArgs.Networks |? c.Networks)
-            Seed = (match args.TryGetResult TrainArgs.Seed with Some s when s < 0 -> fail "the seed must not be negative" | Some s -> uint64 s | None -> c.Seed)
-            Units = (args.TryGetResult Units |? c.Units)
-            Activation = activation
-            Dale = c.Dale || args.Contains Dale
-            NoiseScale = (args.TryGetResult Noise |? c.NoiseScale)
-            Trials =
-                match args.TryGetResult TrainArgs.Trials with
-                | Some n -> n
-                | None when args.Contains TrainArgs.Config -> c.Trials
-                | None ->
-                    // Without a configuration file, the batch size is the paper's for the task.
-                    Catalog.tryFind (args.TryGetResult TrainArgs.Task |? c.Task)
-                    |> Option.map (fun t -> t.BatchTrials) |> Option.defaultValue c.Trials
-            EvaluationTrials = (args.TryGetResult Eval_Trials |? c.EvaluationTrials)
-            EvaluateEvery = (args.TryGetResult Eval_Every |? c.EvaluateEvery)
-            MaxSteps = (args.TryGetResult Max_Steps |? c.MaxSteps)
-            AnnealSteps = (args.TryGetResult Anneal_Steps |? c.AnnealSteps)
-            Hold = c.Hold || args.Contains Hold
-            StrategicRatio = (match args.TryGetResult TrainArgs.Strategic_Ratio with Some b -> Some b | None -> c.StrategicRatio)
-            StopAtCriterion = c.StopAtCriterion && not (args.Contains No_Early_Stop)
-            FreezeDiverged = c.FreezeDiverged || args.Contains Freeze_Diverged
-            FreshOptimizerPerStage = c.FreshOptimizerPerStage && not (args.Contains Keep_Optimizer)
-            Criterion = (args.TryGetResult Criterion |? c.Criterion)
-            LearningRate = (match args.TryGetResult Learning_Rate with Some lr -> Some lr | None -> c.LearningRate)
-            Timing =
-                { Dt = (args.TryGetResult Dt |? t.Dt); BurnIn = (args.TryGetResult Burn_In |? t.BurnIn); Fixation = (args.TryGetResult Fixation |? t.Fixation)
-                  Stimulus = (args.TryGetResult Stimulus |? t.Stimulus); Delay = (args.TryGetResult Delay |? t.Delay); Response = (args.TryGetResult Response |? t.Response)
-                  Jitter = (args.TryGetResult Jitter |? t.Jitter); Grace = (args.TryGetResult Grace |? t.Grace)
-                  Feedback = (args.TryGetResult TrainArgs.Feedback |? t.Feedback); Wait = (args.TryGetResult Wait |? t.Wait)
-                  ChoiceGrace = (args.TryGetResult Choice_Grace |? t.ChoiceGrace) } }
-    match RunConfig.validate config with
+    for given in args.GetAllResults() do
+        match given with
+        | TrainArgs.Config _ | TrainArgs.Workers _ | TrainArgs.Device _ | TrainArgs.Out _ | TrainArgs.Quiet -> ()
+        | setting ->
+            let _, fields = Microsoft.FSharp.Reflection.FSharpValue.GetUnionFields(setting, typeof<TrainArgs>)
+            let value =
+                match fields with
+                | [| :? int as v |] -> Some(JsonValue.Create v :> JsonNode)
+                | [| :? float as v |] -> Some(JsonValue.Create v :> JsonNode)
+                | [| :? string as v |] -> Some(JsonValue.Create v :> JsonNode)
+                | _ -> None
+            ConfigSchema.setOption document (TrainArgs.OptionOf setting) value
+    match ConfigJson.ofObject document with
     | Ok c -> c
     | Error message -> fail "%s" message
 

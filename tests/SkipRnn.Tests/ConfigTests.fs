@@ -1,0 +1,68 @@
+/// The configuration schema: one table behind config.json and the options of `skiprnn train`.
+module SkipRnn.Tests.ConfigTests
+
+open System
+open System.IO
+open Argu
+open Expecto
+open SkipRnn.Training
+open SkipRnn.IO
+open SkipRnn.Cli.Arguments
+
+let private parser = ArgumentParser.Create<TrainArgs>(programName = "skiprnn train")
+
+/// What `skiprnn train` would train with these options (or the one line it would refuse them with).
+let private configOf (args: string list) =
+    try Ok(SkipRnn.Cli.TrainCommand.configOf (parser.ParseCommandLine(Array.ofList args)))
+    with SkipRnn.Cli.Output.UserError message -> Error message
+
+let private withFile (json: string) (args: string list) =
+    let path = Path.GetTempFileName()
+    File.WriteAllText(path, json)
+    try configOf ("--config" :: path :: args) finally File.Delete path
+
+let private notConfiguration = set [ "config"; "workers"; "device"; "out"; "quiet" ]
+
+[<Tests>]
+let configTests =
+    testList "configuration schema" [
+        testCase "every option of train sets one key of the schema, and every key has an option" <| fun () ->
+            let options =
+                Reflection.FSharpType.GetUnionCases(typeof<TrainArgs>)
+                |> Array.map (fun c -> c.Name.ToLowerInvariant().Replace('_', '-'))
+                |> Array.filter (notConfiguration.Contains >> not) |> Set.ofArray
+            Expect.equal options (ConfigSchema.fields |> List.map (fun f -> f.Option) |> Set.ofList) "options = keys"
+        testCase "the help text of an option is its key's" <| fun () ->
+            let usage = parser.PrintUsage()
+            for f in ConfigSchema.fields do
+                let firstWords = f.Help.Substring(0, min 25 f.Help.Length)
+                Expect.stringContains (usage.Replace("\n", " ").Replace("  ", "")) (firstWords.Replace("  ", "")) (sprintf "--%s" f.Option)
+        testCase "an option and the same key in a file give the same configuration" <| fun () ->
+            let fromOptions = configOf [ "--task"; "dlygo"; "--method"; "dasc"; "--skip"; "40"; "--networks"; "3"; "--dt"; "0.01"; "--no-early-stop"; "--dale"; "--keep-optimizer" ]
+            let fromFile =
+                withFile """{ "task": "dlygo", "method": "dasc", "skip": 40, "networks": 3, "timing": { "dt": 0.01 },
+                              "stopAtCriterion": false, "dale": true, "freshOptimizerPerStage": false }""" []
+            Expect.equal fromOptions fromFile "same config"
+            let c = Result.defaultWith failwith fromOptions
+            Expect.equal (c.Method, c.Networks, c.Timing.Dt, c.StopAtCriterion, c.Dale) (DASC(40, 0.5), 3, 0.01, false, true) "values"
+        testCase "options override the file, key by key" <| fun () ->
+            let c = withFile """{ "task": "go", "method": "sctt", "skip": 10, "initRatio": 0.8, "networks": 7 }""" [ "--skip"; "40" ] |> Result.defaultWith failwith
+            Expect.equal (c.Method, c.Networks) (SCTT(40, 0.8), 7) "θ from the option, β0 and networks from the file"
+        testCase "without a trials key, a task gets its own batch size, from a file as from the options" <| fun () ->
+            let fromFile = withFile """{ "task": "rulereversal" }""" [] |> Result.defaultWith failwith
+            let fromOptions = configOf [ "--task"; "rulereversal" ] |> Result.defaultWith failwith
+            Expect.equal (fromFile.Trials, fromOptions.Trials) (40, 40) "40 sequences"
+        testCase "a misspelled key is refused, naming the key it resembles" <| fun () ->
+            Expect.equal (ConfigJson.parse """{ "task": "go", "netwroks": 2 }""") (Error "unknown key 'netwroks' (did you mean 'networks'?)") "top level"
+            Expect.equal (ConfigJson.parse """{ "timing": { "dealy": 2.0 } }""") (Error "unknown key 'dealy' in 'timing' (did you mean 'delay'?)") "timing"
+        testCase "null, a repeated key, a negative or fractional seed are refused" <| fun () ->
+            Expect.equal (ConfigJson.parse """{ "networks": null }""") (Error "'networks' is null; leave the key out for its default") "null"
+            Expect.equal (ConfigJson.parse """{ "networks": 2, "networks": 3 }""") (Error "a key appears twice") "repeated"
+            Expect.stringContains (ConfigJson.parse """{ "seed": -5 }""" |> function Error e -> e | Ok _ -> "") "not negative" "negative seed"
+            Expect.stringContains (ConfigJson.parse """{ "seed": 1.5 }""" |> function Error e -> e | Ok _ -> "") "whole number" "fractional seed"
+            Expect.stringContains (ConfigJson.parse """{ "networks": 1e10 }""" |> function Error e -> e | Ok _ -> "") "whole number" "an int that does not fit"
+        testCase "every key written is read back to the same configuration" <| fun () ->
+            let c = { RunConfig.Default with Task = "dmc"; Method = CD 10.0; FreshOptimizerPerStage = false; StrategicRatio = Some 0.3
+                                             LearningRate = Some 0.01; Timing = { RunConfig.Default.Timing with Delay = 2.0 } }
+            Expect.equal (ConfigJson.parse (ConfigJson.toJson c)) (Ok c) "round trip"
+    ]
