@@ -61,17 +61,17 @@ module internal Pointwise =
                 while j < width do
                     let i = o + j
                     let e = vload eta i
-                    let p = vload pre i + vload bias j + vload h i + s * e
+                    let p = VectorField.preActivation (vload pre i) (vload bias j) (vload h i) s e
                     let f = Vector512.Max(p, zero)
                     if storeFp then NativePtr.set active (i / 16) (uint16 (Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(p, zero))))
                     let r = vload rIn i
-                    let step = vload alpha j * (f - r)
+                    let step = VectorField.increment (vload alpha j) f r
                     vstore step delta i
                     vstore (r + step) rOut i
                     if noisy then
                         // Lanes past `units` read the next row's samples (or the slack) and are masked to zero.
                         let x = Vector512.Load(NativePtr.add xi (b * units + j))
-                        vstore ((dv * e + gv * x) * vload mask j) eta i
+                        vstore (VectorField.noise dv e gv x * vload mask j) eta i
                     j <- j + 16
         elif Simd.hasAvx2 then
             let s = Vector256.Create sigma
@@ -84,7 +84,7 @@ module internal Pointwise =
                 while j < width do
                     let i = o + j
                     let e = hload eta i
-                    let p = hload pre i + hload bias j + hload h i + s * e
+                    let p = VectorField.preActivation (hload pre i) (hload bias j) (hload h i) s e
                     let f = Vector256.Max(p, zero)
                     if storeFp then
                         let bits = Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(p, zero))
@@ -92,12 +92,12 @@ module internal Pointwise =
                         let word = NativePtr.get active (i / 16)
                         NativePtr.set active (i / 16) (if i % 16 = 0 then uint16 bits else word ||| uint16 (bits <<< 8))
                     let r = hload rIn i
-                    let step = hload alpha j * (f - r)
+                    let step = VectorField.increment (hload alpha j) f r
                     hstore step delta i
                     hstore (r + step) rOut i
                     if noisy then
                         let x = Vector256.Load(NativePtr.add xi (b * units + j))
-                        hstore ((dv * e + gv * x) * hload mask j) eta i
+                        hstore (VectorField.noise dv e gv x * hload mask j) eta i
                     j <- j + 8
         else
             for b in 0 .. rows - 1 do
@@ -105,18 +105,18 @@ module internal Pointwise =
                 for j in 0 .. width - 1 do
                     let i = o + j
                     let e = NativePtr.get eta i
-                    let p = NativePtr.get pre i + NativePtr.get bias j + NativePtr.get h i + sigma * e
+                    let p = VectorField.preActivation (NativePtr.get pre i) (NativePtr.get bias j) (NativePtr.get h i) sigma e
                     if storeFp then
                         let word = NativePtr.get active (i / 16)
                         let bit = uint16 (1 <<< (i % 16))
                         NativePtr.set active (i / 16) (if p > 0.0f then word ||| bit else word &&& ~~~bit)
                     let r = NativePtr.get rIn i
-                    let step = NativePtr.get alpha j * (max p 0.0f - r)
+                    let step = VectorField.increment (NativePtr.get alpha j) (max p 0.0f) r
                     NativePtr.set delta i step
                     NativePtr.set rOut i (r + step)
                     if noisy then
                         let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
-                        NativePtr.set eta i ((decay * e + gain * x) * NativePtr.get mask j)
+                        NativePtr.set eta i (VectorField.noise decay e gain x * NativePtr.get mask j)
 
     /// pre ← pre + b + h + σ·η (the tanh/softplus path, before `activation`).
     let addInputs (rows: int) (width: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
@@ -125,7 +125,7 @@ module internal Pointwise =
             let o = b * width
             for j in 0 .. width - 1 do
                 let i = o + j
-                NativePtr.set pre i (NativePtr.get pre i + NativePtr.get bias j + NativePtr.get h i + sigma * NativePtr.get eta i)
+                NativePtr.set pre i (VectorField.preActivation (NativePtr.get pre i) (NativePtr.get bias j) (NativePtr.get h i) sigma (NativePtr.get eta i))
 
     /// The rest of the tanh/softplus Euler step: pre holds f(p); Δ = α ⊙ (f − r), rOut = r + Δ, and the noise.
     let eulerGeneral (rows: int) (width: int) (units: int) (f: nativeptr<float32>) (alpha: nativeptr<float32>)
@@ -136,12 +136,12 @@ module internal Pointwise =
             for j in 0 .. width - 1 do
                 let i = o + j
                 let r = NativePtr.get rIn i
-                let step = NativePtr.get alpha j * (NativePtr.get f i - r)
+                let step = VectorField.increment (NativePtr.get alpha j) (NativePtr.get f i) r
                 NativePtr.set delta i step
                 NativePtr.set rOut i (r + step)
                 if gain <> 0.0f then
                     let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
-                    NativePtr.set eta i ((decay * NativePtr.get eta i + gain * x) * NativePtr.get mask j)
+                    NativePtr.set eta i (VectorField.noise decay (NativePtr.get eta i) gain x * NativePtr.get mask j)
 
     /// η ← (decay·η + gain·ξ) ⊙ mask on its own (the initial draw).
     let ornsteinUhlenbeck (rows: int) (units: int) (width: int) (eta: nativeptr<float32>) (xi: nativeptr<float32>)
@@ -150,7 +150,7 @@ module internal Pointwise =
             for j in 0 .. width - 1 do
                 let e = NativePtr.get eta (b * width + j)
                 let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
-                NativePtr.set eta (b * width + j) ((decay * e + gain * x) * NativePtr.get mask j)
+                NativePtr.set eta (b * width + j) (VectorField.noise decay e gain x * NativePtr.get mask j)
 
     /// dst ← a·x + b·y over `count` floats (a multiple of 16).
     let combine (count: int) (a: float32) (x: nativeptr<float32>) (b: float32) (y: nativeptr<float32>) (dst: nativeptr<float32>) =
@@ -257,9 +257,10 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = vload g i
                     let a = vload alpha j
+                    // VectorField.incrementAdjoint with f' ∈ {0, 1}: a mask instead of a product.
                     let d = (gv * a) &&& activeLanes (NativePtr.get active (i / 16))
                     vstore d delta i
-                    vstore (gv - a * gv) carry i
+                    vstore (VectorField.stateAdjoint gv a gv) carry i
                     vstore (vload segmentSum i + d) segmentSum i
                     j <- j + 16
         elif Simd.hasAvx2 then
@@ -272,7 +273,7 @@ module internal Pointwise =
                     let bits = (uint32 (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 0xFFu
                     let d = (gv * a) &&& activeHalfLanes bits
                     hstore d delta i
-                    hstore (gv - a * gv) carry i
+                    hstore (VectorField.stateAdjoint gv a gv) carry i
                     hstore (hload segmentSum i + d) segmentSum i
                     j <- j + 8
         else
@@ -283,7 +284,7 @@ module internal Pointwise =
                     let a = NativePtr.get alpha j
                     let d = if isActive active i then gv * a else 0.0f
                     NativePtr.set delta i d
-                    NativePtr.set carry i (gv - a * gv)
+                    NativePtr.set carry i (VectorField.stateAdjoint gv a gv)
                     NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
     /// f' as floats from the active bits (for the rarer steps with anchors).
@@ -302,9 +303,9 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = vload g i
                     let a = vload alpha j
-                    let d = gv * a * vload fprime i
+                    let d = VectorField.incrementAdjoint gv a (vload fprime i)
                     vstore d delta i
-                    vstore (gv - a * gv) carry i
+                    vstore (VectorField.stateAdjoint gv a gv) carry i
                     vstore (vload segmentSum i + d) segmentSum i
                     j <- j + 16
         elif Simd.hasAvx2 then
@@ -314,9 +315,9 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = hload g i
                     let a = hload alpha j
-                    let d = gv * a * hload fprime i
+                    let d = VectorField.incrementAdjoint gv a (hload fprime i)
                     hstore d delta i
-                    hstore (gv - a * gv) carry i
+                    hstore (VectorField.stateAdjoint gv a gv) carry i
                     hstore (hload segmentSum i + d) segmentSum i
                     j <- j + 8
         else
@@ -325,9 +326,9 @@ module internal Pointwise =
                     let i = b * width + j
                     let gv = NativePtr.get g i
                     let a = NativePtr.get alpha j
-                    let d = gv * a * NativePtr.get fprime i
+                    let d = VectorField.incrementAdjoint gv a (NativePtr.get fprime i)
                     NativePtr.set delta i d
-                    NativePtr.set carry i (gv - a * gv)
+                    NativePtr.set carry i (VectorField.stateAdjoint gv a gv)
                     NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
     /// The backward Euler step with anchors at this step: δ = gΔ ⊙ α ⊙ f', carry = gId − α ⊙ gΔ.
@@ -339,9 +340,9 @@ module internal Pointwise =
                 let i = b * width + j
                 let gd = NativePtr.get gDelta i
                 let a = NativePtr.get alpha j
-                let d = gd * a * NativePtr.get fprime i
+                let d = VectorField.incrementAdjoint gd a (NativePtr.get fprime i)
                 NativePtr.set delta i d
-                NativePtr.set carry i (NativePtr.get gId i - a * gd)
+                NativePtr.set carry i (VectorField.stateAdjoint (NativePtr.get gId i) a gd)
                 NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
     /// Sigmoid readout and squared error of one row: z → dL/dz in place over `width` (padded) columns, of which
@@ -359,7 +360,7 @@ module internal Pointwise =
                 let real = Vector512.LessThan(lane, Vector512.Create(float32 outputs))
                 let d = Vector512.ConditionalSelect(real, y - Vector512.Load(NativePtr.add target j), Vector512<float32>.Zero)
                 acc <- acc + d * d
-                vstore (twoW * d * y * (one - y)) z j
+                vstore (Loss.sigmoidSlope twoW d y one) z j
                 j <- j + 16
             loss <- w * Vector512.Sum acc
         elif Simd.hasAvx2 then
@@ -373,7 +374,7 @@ module internal Pointwise =
                 let real = Vector256.LessThan(lane, Vector256.Create(float32 outputs))
                 let d = Vector256.ConditionalSelect(real, y - Vector256.Load(NativePtr.add target j), Vector256<float32>.Zero)
                 acc <- acc + d * d
-                hstore (twoW * d * y * (one - y)) z j
+                hstore (Loss.sigmoidSlope twoW d y one) z j
                 j <- j + 8
             loss <- w * Vector256.Sum acc
         else
@@ -382,6 +383,6 @@ module internal Pointwise =
                     let y = 1.0f / (1.0f + MathF.Exp(-(NativePtr.get z j)))
                     let d = y - NativePtr.get target j
                     loss <- loss + w * d * d
-                    NativePtr.set z j (2.0f * w * d * y * (1.0f - y))
+                    NativePtr.set z j (Loss.sigmoidSlope (2.0f * w) d y 1.0f)
                 else NativePtr.set z j 0.0f
         loss

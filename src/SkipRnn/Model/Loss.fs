@@ -6,6 +6,13 @@ open System
 /// backend computes z = W_out r_out; these functions turn z into y, and y into the loss and dL/dz.
 module Loss =
 
+    /// dL/dz of a sigmoid output under the weighted squared error: 2w·(y − target)·y·(1 − y), from twoW = 2w and
+    /// d = y − target (generic, so that vector lanes compute it the same way).
+    let inline sigmoidSlope twoW d y one = twoW * d * y * (one - y)
+
+    /// dL/dz of a softmax output under the weighted cross-entropy with one-hot targets: w·(y − target).
+    let inline softmaxSlope w y target = w * (y - target)
+
     /// z → y in place for one row of `outputs` values.
     let activateRow (readout: Readout) (row: Span<float32>) (outputs: int) =
         match readout with
@@ -33,10 +40,10 @@ module Loss =
                 let y = row[o]
                 let d = y - target[o]
                 loss <- loss + float (d * d)
-                row[o] <- 2.0f * w * d * y * (1.0f - y)
+                row[o] <- sigmoidSlope (2.0f * w) d y 1.0f
         | Softmax ->
             for o in 0 .. outputs - 1 do
                 let y = row[o]
                 if target[o] > 0.0f then loss <- loss - float target[o] * Math.Log(max (float y) 1e-30)
-                row[o] <- w * (y - target[o])
+                row[o] <- softmaxSlope w y target[o]
         float w * loss

@@ -113,4 +113,4 @@ module Parameters =
 
     /// The effective recurrent weight W[i, j] from the raw one.
     let effectiveRecurrent (arch: Architecture) (raw: float32) (j: int) =
-        if arch.Dale then abs raw * daleSign arch j else raw
+        if arch.Dale then VectorField.daleWeight raw j arch.FastStart else raw

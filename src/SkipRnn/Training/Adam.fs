@@ -1,6 +1,7 @@
 namespace SkipRnn.Training
 
 open System
+open SkipRnn.Numerics
 
 /// Adam with the settings of SPEC §1 (learning rate 0.1/N, β1 0.9, β2 0.999, ε 1e-7), one independent
 /// optimizer state per network, in the formulation of TensorFlow/Keras that the authors used:
@@ -36,11 +37,11 @@ type Adam(networks: int, size: int, learningRate: float, ?beta1: float, ?beta2: 
         let o = network * size
         for i in o .. o + size - 1 do
             let g = gradients[i]
-            let mi = b1 * m[i] + (1.0f - b1) * g
-            let vi = b2 * v[i] + (1.0f - b2) * g * g
+            let mi = AdamRule.firstMoment b1 m[i] g
+            let vi = AdamRule.secondMoment b2 v[i] g
             m[i] <- mi
             v[i] <- vi
-            parameters[i] <- parameters[i] - lrT * mi / (MathF.Sqrt vi + eps)
+            parameters[i] <- parameters[i] - AdamRule.step lrT mi vi eps
 
     /// A fresh state for every network: zero moments and step counts. The moments are new arrays, not cleared
     /// ones: an engine that keeps them on its device binds the host arrays by identity, and uploads new ones.

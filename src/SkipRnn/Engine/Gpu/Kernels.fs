@@ -1,6 +1,7 @@
 namespace SkipRnn.Engine.Gpu
 
 open ILGPU
+open SkipRnn.Model
 
 /// The sizes and fixed choices every kernel knows. G networks, B trials, N units; every per-step array is
 /// laid out [G, B, N] (element (m, b, i) at (m·B + b)·N + i), parameters [G, P] in the layout of
@@ -75,11 +76,7 @@ module internal Kernels =
         let i = ij / s.Units
         let j = ij - i * s.Units
         let raw = parameters.[m * s.ParameterCount + s.Recurrent + ij]
-        let v =
-            if s.Dale <> 0 then
-                let a = if raw < 0.0f then -raw else raw
-                if j >= s.FastStart then -a else a
-            else raw
+        let v = if s.Dale <> 0 then VectorField.daleWeight raw j s.FastStart else raw
         w.[e] <- v
         wt.[m * nn + j * s.Units + i] <- v
 
@@ -135,7 +132,7 @@ module internal Kernels =
         for j in 0 .. n - 1 do
             pre <- pre + wt.[wBase + j * n] * rIn.[row + j]
         let noise = eta.[e]
-        let p = pre + parameters.[m * s.ParameterCount + s.Bias + i] + h.[e] + a.Sigma * noise
+        let p = VectorField.preActivation pre parameters.[m * s.ParameterCount + s.Bias + i] h.[e] a.Sigma noise
         let mutable f = 0.0f
         let mutable fp = 0.0f
         if s.Activation = 0 then
@@ -150,13 +147,13 @@ module internal Kernels =
             f <- (if p > 0.0f then p else 0.0f) + DeviceMath.log (1.0f + DeviceMath.exp -magnitude)
             fp <- DeviceMath.sigmoid p
         let r = rIn.[e]
-        let step = alpha.[i] * (f - r)
+        let step = VectorField.increment alpha.[i] f r
         delta.[e] <- step
         rOut.[e] <- r + step
         if a.StoreFprime <> 0 then fprime.[e] <- fp
         if a.Noisy <> 0 then
             let xi = DeviceMath.normal a.Key0 a.Key1 (uint32 (a.FirstNetwork + m)) a.Row perNetwork (e - m * perNetwork)
-            eta.[e] <- a.Decay * noise + a.Gain * xi
+            eta.[e] <- VectorField.noise a.Decay noise a.Gain xi
 
     /// dst = a·x + b·y (anchors, mixes and their reverses).
     let combine (index: Index1D) (x: ArrayView<float32>) (y: ArrayView<float32>) (dst: ArrayView<float32>) (a: float32) (b: float32) =
@@ -212,11 +209,11 @@ module internal Kernels =
             let target = targets.[targetBase + o]
             if s.Softmax <> 0 then
                 if target > 0.0f then loss <- loss - target * DeviceMath.log (if y > 1e-30f then y else 1e-30f)
-                dz.[zBase + o] <- w * (y - target)
+                dz.[zBase + o] <- Loss.softmaxSlope w y target
             else
                 let d = y - target
                 loss <- loss + d * d
-                dz.[zBase + o] <- 2.0f * w * d * y * (1.0f - y)
+                dz.[zBase + o] <- Loss.sigmoidSlope (2.0f * w) d y 1.0f
         Atomic.Add(&sums.[2 * m], float (w * loss)) |> ignore
         for j in 0 .. s.OutputUnits - 1 do
             let mutable acc = 0.0f
@@ -258,9 +255,9 @@ module internal Kernels =
         let e = index.X
         let gd = gDelta.[e]
         let a = alpha.[e % s.Units]
-        let d = gd * a * fprime.[e]
+        let d = VectorField.incrementAdjoint gd a fprime.[e]
         fprime.[e] <- d
-        carry.[e] <- gId.[e] - a * gd
+        carry.[e] <- VectorField.stateAdjoint gId.[e] a gd
         segmentSum.[e] <- segmentSum.[e] + d
 
     let private carryProduct (w: ArrayView<float32>) (delta: ArrayView<float32>) (carry: ArrayView<float32>) (s: Shape) (e: int) =
@@ -356,19 +353,18 @@ module internal Kernels =
             acc <- acc + float (if raw < 0.0f then -raw else raw)
         sums.[m] <- acc
 
-    /// Adam (Training/Adam.fs) on every parameter of the networks whose rate is positive:
-    ///   m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;  θ ← θ − rate·m/(√v + ε).
+    /// Adam (Numerics/AdamRule.fs) on every parameter of the networks whose rate is positive.
     let adam (index: Index1D) (parameters: ArrayView<float32>) (gradients: ArrayView<float32>) (first: ArrayView<float32>)
              (second: ArrayView<float32>) (rates: ArrayView<float32>) (size: int) (beta1: float32) (beta2: float32) (epsilon: float32) =
         let e = index.X
         let rate = rates.[e / size]
         if rate > 0.0f then
             let g = gradients.[e]
-            let mi = beta1 * first.[e] + (1.0f - beta1) * g
-            let vi = beta2 * second.[e] + (1.0f - beta2) * g * g
+            let mi = SkipRnn.Numerics.AdamRule.firstMoment beta1 first.[e] g
+            let vi = SkipRnn.Numerics.AdamRule.secondMoment beta2 second.[e] g
             first.[e] <- mi
             second.[e] <- vi
-            parameters.[e] <- parameters.[e] - rate * mi / (System.MathF.Sqrt vi + epsilon)
+            parameters.[e] <- parameters.[e] - SkipRnn.Numerics.AdamRule.step rate mi vi epsilon
 
     let private scoreChoice (y: ArrayView<float32>) (weights: ArrayView<float32>) (targetClass: ArrayView<int>)
                             (counters: ArrayView<int>) (s: Shape) (b: int) (yBase: int) (c: int) =
