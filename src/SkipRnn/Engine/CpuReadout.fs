@@ -1,0 +1,82 @@
+namespace SkipRnn.Engine
+
+open System
+open System.Numerics.Tensors
+open Microsoft.FSharp.NativeInterop
+open SkipRnn.Numerics
+open SkipRnn.Tasks
+open SkipRnn.Model
+
+#nowarn "9"
+
+/// The CPU backend's readout: y = g(W_out r_out) of the output population, its loss and their adjoints in the
+/// backward pass, and the task's score after a forward pass.
+module internal CpuReadout =
+
+    let private span (p: nativeptr<float32>) (count: int) = Span<float32>(NativePtr.toVoidPtr p, count)
+
+    /// The readout error of the state after step t (when the step carries loss): adjoint += W_outᵀ dL/dz on the
+    /// output population and ∂W_out += dL/dz r_outᵀ. Returns the running loss `lossSoFar` plus the step's, row
+    /// by row (the order of the sums is the one every CPU run has had).
+    let lossAndAdjoint (ws: CpuWorkspace) (arch: Architecture) (tb: TrialBatch) (t: int) (lossSoFar: float) =
+        let trials = ws.Trials
+        let op = ws.OutputsPadded
+        let np = ws.Padded
+        let outputs = arch.Outputs
+        let outFirst = arch.OutputStart / 16 * 16
+        let outWidth = (arch.OutputStart + arch.OutputUnits + 15) / 16 * 16 - outFirst
+        let weights = ReadOnlySpan(tb.LossWeights, t * trials, trials)
+        let mutable loss = lossSoFar
+        if weights.IndexOfAnyExcept(0.0f) >= 0 then
+            let r = ws.StateBefore(t + 1)
+            let z = ws.Z.Ptr
+            // z = W_out r_out, then dL/dz row by row.
+            Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
+            for b in 0 .. trials - 1 do
+                let zb = NativePtr.add z (b * op)
+                let wgt = weights[b]
+                if wgt = 0.0f then (span zb op).Clear()
+                else
+                    match arch.Readout with
+                    | Sigmoid ->
+                        let target = NativePtr.add ws.Targets.Ptr ((t * trials + b) * op)
+                        loss <- loss + float (Pointwise.sigmoidSquaredErrorRow zb target wgt outputs op)
+                    | Softmax ->
+                        let row = span zb op
+                        Loss.activateRow Softmax row outputs
+                        let target = ReadOnlySpan(tb.Targets, tb.OutputIndex(t, b), outputs)
+                        loss <- loss + Loss.rowLossAndGradient Softmax wgt row target outputs
+                        row.Slice(outputs).Clear()
+            Gemm.multiply trials outWidth outputs z op 1 (NativePtr.add ws.WoutFull.Ptr outFirst) np
+                (NativePtr.add ws.Adjoint.Ptr outFirst) np true
+            Gemm.multiply outputs outWidth trials z 1 op (NativePtr.add r outFirst) np
+                (NativePtr.add ws.DWoutFull.Ptr outFirst) np true
+        loss
+
+    /// The readouts y of every trained state, [T, B, Op] in the workspace (after a forward pass).
+    let readAll (ws: CpuWorkspace) (arch: Architecture) (trained: int) =
+        let op = ws.OutputsPadded
+        let rows = trained * ws.Trials
+        Gemm.multiply rows op arch.OutputUnits (NativePtr.add ws.States.Ptr (ws.RowSize + arch.OutputStart)) ws.Padded 1
+            ws.WoutT.Ptr op ws.Readout.Ptr op false
+        match arch.Readout with
+        | Sigmoid ->
+            let all = span ws.Readout.Ptr (rows * op)
+            TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
+        | Softmax ->
+            for r in 0 .. rows - 1 do
+                Loss.activateRow Softmax (span (NativePtr.add ws.Readout.Ptr (r * op)) op) arch.Outputs
+
+    /// The task's score of the readouts (after `readAll`), by the batch's Scoring.
+    let score (ws: CpuWorkspace) (tb: TrialBatch) (trained: int) =
+        let op = ws.OutputsPadded
+        Performance.score tb (ReadOnlySpan(NativePtr.toVoidPtr ws.Readout.Ptr, trained * ws.Trials * op)) op
+
+    /// The readouts [T, B, O] (after `readAll`), unpadded.
+    let copyOut (ws: CpuWorkspace) (outputs: int) (trained: int) =
+        let op = ws.OutputsPadded
+        let result = Array.zeroCreate<float32> (trained * ws.Trials * outputs)
+        for r in 0 .. trained * ws.Trials - 1 do
+            for o in 0 .. outputs - 1 do
+                result[r * outputs + o] <- ws.Readout[r * op + o]
+        result

@@ -1,0 +1,247 @@
+namespace SkipRnn.Engine
+
+open System
+open Microsoft.FSharp.NativeInterop
+open SkipRnn.Numerics
+open SkipRnn.Model
+
+#nowarn "9"
+
+/// The memory of the CPU backend for one network at a time: its parameters in the layouts the products want,
+/// and the time loop's buffers, sized to the largest batch seen (reallocated only when a larger one comes,
+/// never in the time loop). Rows of length N are padded to Np = 16·⌈N/16⌉ so that every row is a whole number
+/// of AVX-512 vectors; padded lanes have α = 0 and zero weights, so they stay zero and never touch the real
+/// units.
+///
+/// What the time loop keeps (trained steps only; the burn-in runs in two scratch slots):
+///   states  [T+1, B, Np]  slot k = the state before trained step k (slot T = after the last step)
+///   fprime  [T, B, Np]    f'(p) of trained step k: one bit per unit for ReLU (f' is 0 or 1), floats otherwise
+[<Sealed>]
+type internal CpuWorkspace(arch: Architecture) =
+    let pad (n: int) = (n + 15) / 16 * 16
+    let n = arch.Units
+    let np = pad n
+    let inputs = arch.Inputs
+    let nin = arch.InputUnits
+    let ninp = pad nin
+    let outputs = arch.Outputs
+    let op = pad outputs
+    let nout = arch.OutputUnits
+    let outStart = arch.OutputStart
+    let layout = ParameterLayout.Of arch
+    let relu = (arch.Activation = ReLU)
+
+    let release (b: NativeBuffer) = if not (isNull b) then (b :> IDisposable).Dispose()
+
+    // Parameters of the current network.
+    let w = new NativeBuffer(n * np)             // W[i, j] at i·Np + j
+    let wt = new NativeBuffer(n * np)            // W[i, j] at j·Np + i
+    let winT = new NativeBuffer(inputs * ninp)   // W_in[i, k] at k·Ninp + i
+    let woutT = new NativeBuffer(nout * op)      // W_out[o, j] at j·Op + o
+    let woutFull = new NativeBuffer(outputs * np) // W_out[o, j] at o·Np + OutputStart + j
+    let bias = new NativeBuffer(np)
+    let alpha = new NativeBuffer(np)
+    let unitMask = new NativeBuffer(np)
+    let dWt = new NativeBuffer(n * np)
+    let dWinT = new NativeBuffer(inputs * ninp)
+    let dWoutFull = new NativeBuffer(outputs * np)
+    let rawRecurrent = Array.zeroCreate<float32> (n * n)
+    do for i in 0 .. n - 1 do unitMask[i] <- 1.0f
+
+    // The time loop's buffers.
+    let mutable capTrials = 0
+    let mutable capSteps = 0
+    let mutable capSegments = 0
+    let mutable capTraining = false
+    let mutable states: NativeBuffer = null
+    let mutable burnStates: NativeBuffer = null
+    let mutable fprime: NativeBuffer = null
+    let mutable readout: NativeBuffer = null
+    let mutable targets: NativeBuffer = null
+    let mutable targetsOf = Unchecked.defaultof<PreparedBatch>
+    let mutable currents: NativeBuffer = null
+    let mutable currentGrads: NativeBuffer = null
+    let mutable segmentInputs: NativeBuffer = null
+    let mutable pre: NativeBuffer = null
+    let mutable scratchFp: NativeBuffer = null
+    let mutable eta: NativeBuffer = null
+    let mutable xi: NativeBuffer = null
+    let mutable delta: NativeBuffer = null
+    let mutable stepDelta: NativeBuffer = null
+    let mutable adjoint: NativeBuffer = null
+    let mutable carry: NativeBuffer = null
+    let mutable gDelta: NativeBuffer = null
+    let mutable gId: NativeBuffer = null
+    let mutable z: NativeBuffer = null
+    let mutable anchors: NativeBuffer = null
+    let mutable anchorGrads: NativeBuffer = null
+    let mutable levels = 0
+
+    // The batch in use.
+    let mutable trials = 0
+    let mutable burnIn = 0
+
+    /// Room for `count` skip levels; a level that appears for the first time mid-pass keeps the anchors
+    /// already recorded for the others.
+    let ensureLevels (count: int) =
+        if count > levels then
+            let grow (old: NativeBuffer) =
+                let fresh = new NativeBuffer(count * capTrials * np)
+                if not (isNull old) then
+                    old.Span.CopyTo(fresh.Span)
+                    release old
+                fresh
+            anchors <- grow anchors
+            anchorGrads <- grow anchorGrads
+            levels <- count
+
+    let rowSize () = trials * np
+    let stateBefore (t: int) =
+        if t >= burnIn then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
+        else NativePtr.add burnStates.Ptr ((t % 2) * rowSize ())
+
+    member _.Units = n
+    member _.Padded = np
+    member _.InputsPadded = ninp
+    member _.OutputsPadded = op
+    member _.Layout = layout
+    member _.IsRelu = relu
+
+    member _.W = w
+    member _.Wt = wt
+    member _.WinT = winT
+    member _.WoutT = woutT
+    member _.WoutFull = woutFull
+    member _.Bias = bias
+    member _.Alpha = alpha
+    member _.UnitMask = unitMask
+    member _.DWt = dWt
+    member _.DWinT = dWinT
+    member _.DWoutFull = dWoutFull
+    member _.RawRecurrent = rawRecurrent
+
+    member _.States = states
+    member _.Fprime = fprime
+    member _.Readout = readout
+    member _.Targets = targets
+    member _.Currents = currents
+    member _.CurrentGrads = currentGrads
+    member _.SegmentInputs = segmentInputs
+    member _.Pre = pre
+    member _.ScratchFp = scratchFp
+    member _.Eta = eta
+    member _.Xi = xi
+    member _.Delta = delta
+    member _.StepDelta = stepDelta
+    member _.Adjoint = adjoint
+    member _.Carry = carry
+    member _.IncrementAdjoint = gDelta
+    member _.StartAdjoint = gId
+    member _.Z = z
+
+    /// Trials of the batch in use, and floats in one of its rows of states (B·Np).
+    member _.Trials = trials
+    member _.RowSize = rowSize ()
+    /// The state before step t (t = Steps: after the last step).
+    member _.StateBefore(t: int) = stateBefore t
+    /// The active bits of trained step k (ReLU).
+    member _.ActiveOf(k: int) =
+        NativePtr.add (NativePtr.ofNativeInt<uint16> (NativePtr.toNativeInt fprime.Ptr)) (k * rowSize () / 16)
+
+    /// A row buffer of the driver's.
+    member _.Row(b: RowBuffer) =
+        match b with
+        | State t -> stateBefore t
+        | Increment -> delta.Ptr
+        | Anchor level ->
+            ensureLevels (level + 1)
+            NativePtr.add anchors.Ptr (level * rowSize ())
+        | Adjoint -> adjoint.Ptr
+        | AnchorAdjoint level ->
+            ensureLevels (level + 1)
+            NativePtr.add anchorGrads.Ptr (level * rowSize ())
+        | IncrementAdjoint -> gDelta.Ptr
+        | StartAdjoint -> gId.Ptr
+
+    /// Makes room for a batch and sets it as the one in use; with `isTraining`, what the backward pass needs and
+    /// the padded targets of the whole batch (shared by every network a worker trains on it).
+    member _.Prepare(prepared: PreparedBatch, isTraining: bool) =
+        let tb = prepared.Batch
+        let b, steps, segments = tb.Trials, tb.TrainedSteps, prepared.Segments
+        if b > capTrials || steps > capSteps || segments > capSegments || (isTraining && not capTraining) then
+            let b = max b capTrials
+            let steps = max steps capSteps
+            let segments = max segments capSegments
+            let isTraining = isTraining || capTraining
+            for buf in [ states; burnStates; fprime; readout; currents; currentGrads; segmentInputs; pre; scratchFp
+                         eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
+            let row = b * np
+            states <- new NativeBuffer((steps + 1) * row)
+            burnStates <- new NativeBuffer(2 * row)
+            // ReLU keeps one bit per unit (16 units to a uint16, two words to a float slot).
+            fprime <- if not isTraining then null elif relu then new NativeBuffer(steps * row / 32 + 1) else new NativeBuffer(steps * row)
+            readout <- new NativeBuffer(steps * b * op)
+            currents <- new NativeBuffer(segments * row)
+            currentGrads <- new NativeBuffer(segments * row)
+            segmentInputs <- new NativeBuffer(segments * b * inputs)
+            pre <- new NativeBuffer(row)
+            scratchFp <- new NativeBuffer(row)
+            eta <- new NativeBuffer(row)
+            xi <- new NativeBuffer(Normal.rowCapacity (b * n))
+            delta <- new NativeBuffer(row)
+            stepDelta <- new NativeBuffer(row)
+            adjoint <- new NativeBuffer(row)
+            carry <- new NativeBuffer(row)
+            gDelta <- new NativeBuffer(row)
+            gId <- new NativeBuffer(row)
+            z <- new NativeBuffer(b * op)
+            capTrials <- b
+            capSteps <- steps
+            capSegments <- segments
+            capTraining <- isTraining
+            let l = max levels 1
+            levels <- 0
+            anchors <- null
+            anchorGrads <- null
+            ensureLevels l
+        trials <- tb.Trials
+        burnIn <- tb.BurnIn
+        if isTraining then
+            if isNull targets || targets.Length < tb.Steps * tb.Trials * op then
+                release targets
+                targets <- new NativeBuffer(tb.Steps * tb.Trials * op)
+                targetsOf <- Unchecked.defaultof<PreparedBatch>
+            if not (obj.ReferenceEquals(targetsOf, prepared)) then
+                for r in 0 .. tb.Steps * trials - 1 do
+                    let dst = NativePtr.add targets.Ptr (r * op)
+                    for o in 0 .. op - 1 do
+                        NativePtr.set dst o (if o < outputs then tb.Targets[r * outputs + o] else 0.0f)
+                targetsOf <- prepared
+
+    /// Copies network `network`'s parameters in (effective W under Dale's law) with the batch's α.
+    member _.LoadParameters(parameters: Parameters, network: int, prepared: PreparedBatch) =
+        let p = parameters.ReadOnlyBlock network
+        for i in 0 .. n - 1 do
+            for j in 0 .. n - 1 do
+                let raw = p[layout.Recurrent + i * n + j]
+                rawRecurrent[i * n + j] <- raw
+                let v = Parameters.effectiveRecurrent arch raw j
+                w[i * np + j] <- v
+                wt[j * np + i] <- v
+        for i in 0 .. nin - 1 do
+            for k in 0 .. inputs - 1 do
+                winT[k * ninp + i] <- p[layout.InputWeights + i * inputs + k]
+        for o in 0 .. outputs - 1 do
+            for j in 0 .. nout - 1 do
+                let v = p[layout.OutputWeights + o * nout + j]
+                woutT[j * op + o] <- v
+                woutFull[o * np + outStart + j] <- v
+        for i in 0 .. n - 1 do
+            bias[i] <- p[layout.Bias + i]
+            alpha[i] <- prepared.Alpha[i]
+
+    interface IDisposable with
+        member _.Dispose() =
+            for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dWinT; dWoutFull
+                         states; burnStates; fprime; readout; targets; currents; currentGrads; segmentInputs; pre
+                         scratchFp; eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
