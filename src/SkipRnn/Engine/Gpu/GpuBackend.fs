@@ -58,17 +58,13 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     let weightSums = doubles ()         // [G]
     let peaks = ints ()                 // [G]: max |r| as float bits
     let flags = ints ()                 // [G]: a gradient is not finite
-    let counters = ints ()              // [G, 6]
-    let answers = ints ()               // [B]
-    let directions = doubles ()         // [B, 2]
-    let ringDirections = doubles ()     // [2 · Ring.Units]: sin ψ_k, then cos ψ_k
-    let targetClass = ints ()           // [steps, B]
     let correct = ints ()               // [K, B]
     let choices = ints ()               // [K, G, B]
+    let scoring = new GpuScoring(device)
     let all: IDisposable list =
         [ parameters; w; wt; alpha; sharedInputs; networkInputs; currents; segmentSums; states; ring; fprime; eta; delta
           adjoint; carry; gDelta; gId; anchors; anchorGrads; dW; dWout; dz; gradients; targets; lossWeights; sums
-          weightSums; peaks; flags; counters; answers; directions; ringDirections; targetClass; correct; choices ]
+          weightSums; peaks; flags; correct; choices; scoring ]
 
     let mutable shape = Unchecked.defaultof<Shape>
     let mutable batch = Unchecked.defaultof<PreparedBatch>
@@ -82,7 +78,6 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     let mutable recording = false
     let mutable levels = 0
     let mutable xPerNetwork = 0
-    let mutable isChoice = false
     let mutable groupSize = 0
     let mutable recordStates = false
 
@@ -123,24 +118,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
 
     /// Scores the state after step t (an evaluation's readout, counted on the device).
     let score (t: int) =
-        let tb = batch.Batch
-        let threshold, cosTolerance =
-            match tb.Scoring with
-            | FixationAndDirection (threshold, tolerance) -> threshold, cos tolerance
-            | ByChoice -> 0.0f, 0.0
-        let args =
-            { InFixation = (if tb.FixationWindow.Contains t then 1 else 0)
-              InResponse = (if tb.ResponseWindow.Contains t then 1 else 0)
-              Choice = (if isChoice then 1 else 0)
-              FixationThreshold = threshold
-              CosTolerance = cosTolerance
-              RingUnits = Ring.Units }
-        let scored = isChoice || args.InFixation = 1 || args.InResponse = 1
-        if scored then
-            launch (int64 (group * trials)) (fun i ->
-                kernels.ScoreStep.Invoke(i, parameters.View, stateBefore (t + 1), dz.View, answers.View, directions.View,
-                                         ringDirections.View, lossWeights.Slice(int64 (t * trials), int64 trials),
-                                         targetClass.Slice(int64 (t * trials), int64 trials), counters.View, shape, args))
+        scoring.ScoreStep(t, parameters.View, stateBefore (t + 1), dz.View, lossWeights.View, shape)
 
     let uploadTrials (tb: TrialBatch) =
         let rows = tb.Steps * trials
@@ -149,24 +127,60 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
         if training then
             targets.Ensure(int64 (rows * outputs))
             targets.Upload(tb.Targets, 0, rows * outputs, 0L)
-        else
-            isChoice <- (tb.Scoring = ByChoice)
-            let classes = Array.init rows (fun r ->
-                let mutable best = 0
-                for o in 1 .. outputs - 1 do
-                    if tb.Targets[r * outputs + o] > tb.Targets[r * outputs + best] then best <- o
-                best)
-            targetClass.Ensure(int64 rows)
-            targetClass.Upload classes
-            answers.Ensure(int64 trials)
-            answers.Upload(tb.Answers |> Array.map (function Respond _ -> 0 | _ -> 1))
-            directions.Ensure(int64 (2 * trials))
-            directions.Upload(tb.Answers |> Array.collect (function Respond d -> [| cos d; sin d |] | _ -> [| 1.0; 0.0 |]))
-            ringDirections.Ensure(int64 (2 * Ring.Units))
-            ringDirections.Upload(Array.append (Array.init Ring.Units (fun k -> sin (Ring.preferred k)))
-                                               (Array.init Ring.Units (fun k -> cos (Ring.preferred k))))
-            counters.Ensure(int64 (group * Kernels.ScoreCounters))
-            counters.Clear(int64 (group * Kernels.ScoreCounters))
+        else scoring.Prepare(tb, group)
+
+    /// The group's parameters, W and Wᵀ (effective under Dale's law) and α.
+    let loadParameters (ps: Parameters) (prepared: PreparedBatch) =
+        parameters.Ensure(int64 (group * size))
+        parameters.Upload(ps.Values, first * size, group * size, 0L)
+        for buffer in [ w; wt; dW ] do buffer.Ensure(int64 (group * n * n))
+        launch (int64 (group * n * n)) (fun i -> kernels.EffectiveWeights.Invoke(i, parameters.View, w.View, wt.View, shape))
+        alpha.Ensure(int64 n)
+        alpha.Upload prepared.Alpha
+
+    /// The inputs (a copy per network under closed-loop feedback) and the input currents h = W_in x, once per
+    /// constant-input segment.
+    let loadInputs (prepared: PreparedBatch) =
+        let segments = prepared.Segments
+        sharedInputs.Ensure(int64 (segments * trials * inputs))
+        sharedInputs.Upload(prepared.SegmentInputs, 0, segments * trials * inputs, 0L)
+        if xPerNetwork = 1 then
+            networkInputs.Ensure(int64 segments * int64 group * int64 (trials * inputs))
+            launch (int64 segments * int64 group * int64 (trials * inputs)) (fun i ->
+                kernels.BroadcastInputs.Invoke(i, sharedInputs.View, networkInputs.View, shape))
+        currents.Ensure(int64 segments * rowSize ())
+        launch (int64 segments * rowSize ()) (fun i ->
+            kernels.InputCurrents.Invoke(i, parameters.View, segmentInputs (), currents.View, shape, 0, xPerNetwork))
+
+    /// The time loop's arrays: the states kept (all of them when training or recording, two otherwise), what
+    /// the backward pass needs, the per-network sums.
+    let sizeTimeLoop (prepared: PreparedBatch) =
+        let row = rowSize ()
+        ring.Ensure(2L * row)
+        if recording then states.Ensure(int64 (trained + 1) * row)
+        if training then
+            fprime.Ensure(int64 trained * row)
+            segmentSums.Ensure(int64 prepared.Segments * row)
+        for buffer in [ eta; delta; adjoint; carry; gDelta; gId ] do buffer.Ensure row
+        dz.Ensure(int64 (group * trials * outputs))
+        dWout.Ensure(int64 (group * outputs * arch.OutputUnits))
+        gradients.Ensure(int64 (group * size))
+        sums.Ensure(int64 (2 * group))
+        weightSums.Ensure(int64 group)
+        peaks.Ensure(int64 group)
+        flags.Ensure(int64 group)
+        levels <- 0
+        ensureLevels 1
+
+    /// r = 0 and the initial noise η(0).
+    let resetState (prepared: PreparedBatch) (key: NoiseKey) =
+        let row = rowSize ()
+        DeviceArray<float32>.Zero(stateBefore 0)
+        eta.Clear row
+        if prepared.NoiseScale <> 0.0f then
+            let args = { Sigma = 0.0f; Decay = 0.0f; Gain = 1.0f; Key0 = key.Key0; Key1 = key.Key1; Row = 0
+                         FirstNetwork = first; Noisy = 1; StoreFprime = 0 }
+            launch row (fun i -> kernels.InitialNoise.Invoke(i, eta.View, shape, args))
 
     member _.Architecture = arch
     member _.Device = device
@@ -248,41 +262,9 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
                   Dale = (if arch.Dale then 1 else 0)
                   Activation = (match arch.Activation with ReLU -> 0 | Tanh -> 1 | Softplus -> 2)
                   Softmax = (match arch.Readout with Sigmoid -> 0 | Softmax -> 1) }
-            let row = rowSize ()
-            let segments = prepared.Segments
-            // Parameters and what follows from them.
-            parameters.Ensure(int64 (group * size))
-            parameters.Upload(ps.Values, first * size, group * size, 0L)
-            for buffer in [ w; wt; dW ] do buffer.Ensure(int64 (group * n * n))
-            launch (int64 (group * n * n)) (fun i -> kernels.EffectiveWeights.Invoke(i, parameters.View, w.View, wt.View, shape))
-            alpha.Ensure(int64 n)
-            alpha.Upload prepared.Alpha
-            // Inputs and the input currents h = W_in x, once per constant-input segment.
-            sharedInputs.Ensure(int64 (segments * trials * inputs))
-            sharedInputs.Upload(prepared.SegmentInputs, 0, segments * trials * inputs, 0L)
-            if xPerNetwork = 1 then
-                networkInputs.Ensure(int64 segments * int64 group * int64 (trials * inputs))
-                launch (int64 segments * int64 group * int64 (trials * inputs)) (fun i ->
-                    kernels.BroadcastInputs.Invoke(i, sharedInputs.View, networkInputs.View, shape))
-            currents.Ensure(int64 segments * row)
-            launch (int64 segments * row) (fun i ->
-                kernels.InputCurrents.Invoke(i, parameters.View, segmentInputs (), currents.View, shape, 0, xPerNetwork))
-            // The time loop's arrays.
-            ring.Ensure(2L * row)
-            if recording then states.Ensure(int64 (trained + 1) * row)
-            if training then
-                fprime.Ensure(int64 trained * row)
-                segmentSums.Ensure(int64 segments * row)
-            for buffer in [ eta; delta; adjoint; carry; gDelta; gId ] do buffer.Ensure row
-            dz.Ensure(int64 (group * trials * outputs))
-            dWout.Ensure(int64 (group * outputs * arch.OutputUnits))
-            gradients.Ensure(int64 (group * size))
-            sums.Ensure(int64 (2 * group))
-            weightSums.Ensure(int64 group)
-            peaks.Ensure(int64 group)
-            flags.Ensure(int64 group)
-            levels <- 0
-            ensureLevels 1
+            loadParameters ps prepared
+            loadInputs prepared
+            sizeTimeLoop prepared
             match tb.Feedback with
             | Some f ->
                 correct.Ensure(int64 f.Correct.Length)
@@ -290,13 +272,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
                 choices.Ensure(int64 (f.ChoiceSteps.Length * group * trials))
             | None -> ()
             uploadTrials tb
-            // r = 0 and η(0).
-            DeviceArray<float32>.Zero(stateBefore 0)
-            eta.Clear row
-            if prepared.NoiseScale <> 0.0f then
-                let args = { Sigma = 0.0f; Decay = 0.0f; Gain = 1.0f; Key0 = key.Key0; Key1 = key.Key1; Row = 0
-                             FirstNetwork = first; Noisy = 1; StoreFprime = 0 }
-                launch row (fun i -> kernels.InitialNoise.Invoke(i, eta.View, shape, args))
+            resetState prepared key
 
         member _.Step(t) =
             if not training && t - 1 >= burnIn then score (t - 1)
@@ -377,13 +353,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
 
         member _.Score() =
             score (batch.Batch.Steps - 1)
-            let c = Array.zeroCreate<int> (group * Kernels.ScoreCounters)
-            counters.Download(0L, c, 0, c.Length)
-            Array.init group (fun m ->
-                let at i = int64 c[m * Kernels.ScoreCounters + i]
-                Performance.ofCounts batch.Batch
-                    { Performance.FixationHeld = at 0; HeldOnFixate = at 1; ReleasedOnRespond = at 2; OnTarget = at 3
-                      Scored = at 4; Correct = at 5 })
+            scoring.Performances()
 
     interface IDisposable with
         member _.Dispose() = for b in all do b.Dispose()
