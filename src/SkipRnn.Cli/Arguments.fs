@@ -123,7 +123,7 @@ type ActivityArgs =
             | Seed _ -> "seed of the trials and noise (default 1)."
             | Method _ -> sprintf "dynamics: %s (control, the true dynamics, is the default)." (SkipRnn.Training.Method.choices ())
             | Skip _ -> "θ of the modified dynamics (default 10)."
-            | Beta _ -> "β of SCTT or DASC (default 0.5)."
+            | Beta _ -> "β of the skip methods (default 0.5)."
             | Strategic_Ratio _ -> "add strategic skips with this β' (multi-trial tasks)."
             | Out _ -> "the .npz file to write; in Python: numpy.load(path)."
 

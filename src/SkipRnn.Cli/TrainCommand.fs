@@ -28,7 +28,11 @@ let configOf (args: ParseResults<TrainArgs>) : RunConfig =
                 try ConfigJson.parseObject text
                 with ConfigError message -> fail "configuration %s: %s" path message
             match ConfigJson.ofObject o with
-            | Ok _ -> o
+            | Ok c ->
+                // The file's default learning rate (0.1/N, always written) stays a default, so that --units
+                // moves it as it does without a file.
+                if c.LearningRate.IsNone then o.Remove "learningRate" |> ignore
+                o
             | Error message -> fail "configuration %s: %s" path message
     for given in args.GetAllResults() do
         match given with

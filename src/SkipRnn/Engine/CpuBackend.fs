@@ -114,6 +114,9 @@ type CpuBackend(arch: Architecture) =
             Gemm.multiply trials ninp inputs x inputs 1 ws.WinT.Ptr ninp (NativePtr.add ws.Currents.Ptr (segment * rowSize ())) np false
 
         member _.Combine(destination, a, x, b, y) =
+            ws.Reserve destination
+            ws.Reserve x
+            ws.Reserve y
             Pointwise.combine (rowSize ()) a (ws.Row x) b (ws.Row y) (ws.Row destination)
 
         member _.BeginBackward() =

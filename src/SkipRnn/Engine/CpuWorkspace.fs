@@ -148,18 +148,21 @@ type internal CpuWorkspace(arch: Architecture) =
     member _.ActiveOf(k: int) =
         NativePtr.add (NativePtr.ofNativeInt<uint16> (NativePtr.toNativeInt fprime.Ptr)) (k * rowSize () / 16)
 
-    /// A row buffer of the driver's.
+    /// Makes room for the skip level a row buffer names, if it names one (before any pointer is taken: the
+    /// anchors may move).
+    member _.Reserve(b: RowBuffer) =
+        match b with
+        | Anchor level | AnchorAdjoint level -> ensureLevels (level + 1)
+        | State _ | Increment | Adjoint | IncrementAdjoint | StartAdjoint -> ()
+
+    /// A row buffer of the driver's (its level reserved).
     member _.Row(b: RowBuffer) =
         match b with
         | State t -> stateBefore t
         | Increment -> delta.Ptr
-        | Anchor level ->
-            ensureLevels (level + 1)
-            NativePtr.add anchors.Ptr (level * rowSize ())
+        | Anchor level -> NativePtr.add anchors.Ptr (level * rowSize ())
         | Adjoint -> adjoint.Ptr
-        | AnchorAdjoint level ->
-            ensureLevels (level + 1)
-            NativePtr.add anchorGrads.Ptr (level * rowSize ())
+        | AnchorAdjoint level -> NativePtr.add anchorGrads.Ptr (level * rowSize ())
         | IncrementAdjoint -> gDelta.Ptr
         | StartAdjoint -> gId.Ptr
 

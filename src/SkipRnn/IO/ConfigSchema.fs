@@ -93,7 +93,9 @@ module ConfigSchema =
     let fields: ConfigField list =
         [ field "task" "task" (sprintf "task to train (%s; paper names accepted)." (Catalog.names ()))
             (fun c -> ofText c.Task) (fun node c -> { c with Task = text "task" node })
-          field "method" "method" (sprintf "training method: %s (default control)." (Method.choices ()))
+          field "method" "method"
+            (sprintf "training method (default control): %s."
+                (Method.rows |> List.map (fun r -> sprintf "%s, %s" r.Name r.Summary) |> String.concat "; "))
             (fun c -> ofText c.Method.Name)
             (fun node c ->
                 match Method.tryCreate (text "method" node) 10.0 0.5 with
@@ -118,7 +120,9 @@ module ConfigSchema =
             (fun c -> Some(JsonValue.Create c.Seed :> JsonNode))
             (fun node c ->
                 let v = number "seed" node
-                if v < 0.0 || v <> Math.Floor v || v > float Int64.MaxValue then fail "the seed must be a whole number, not negative, got %s" (node.ToJsonString())
+                // Read as a double: whole numbers are exact up to 2^53.
+                if v < 0.0 || v <> Math.Floor v || v > 9007199254740992.0 then
+                    fail "the seed must be a whole number from 0 to 2^53, got %s" (node.ToJsonString())
                 { c with Seed = uint64 v })
           field "units" "units" (sprintf "units per network N (default %d)." d.Units)
             (fun c -> ofInt c.Units) (fun node c -> { c with Units = integer "units" node })

@@ -23,10 +23,10 @@ type Anchor =
 
 /// One skip connection through time over steps [Start, End] of a trial: after step End,
 ///     r ← β·r + (1 − β)·anchor.
-/// Skips of one Level never overlap, so each level needs a single anchor buffer.
+/// Skips of one Level never overlap, so each level needs a single anchor buffer: an anchor taken after the mixes
+/// of step Start − 1 (AlignedLast) is written right after the previous window's mix at that step has read it.
 type Skip =
     { Level: int; Start: int; End: int; Beta: float32; Anchor: Anchor }
-    member s.Theta = float32 (s.End - s.Start + 1)
 
 /// Everything the driver needs to know about the skips of one batch, per step: the anchors taken from the
 /// state before it, the skips that end there (in the order their mixes are applied) and the anchors taken

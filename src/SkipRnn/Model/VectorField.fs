@@ -24,5 +24,5 @@ let inline stateAdjoint gId alpha gDelta = gId - alpha * gDelta
 /// Dale's law (SPEC §1): the effective weight of a raw one, |raw|·sign(column); the sign is −1 for the columns of
 /// the last 20 % of units (from `fastStart` on), +1 before.
 let inline daleWeight (raw: float32) (column: int) (fastStart: int) =
-    let magnitude = if raw < 0.0f then -raw else raw
+    let magnitude = System.MathF.Abs raw
     if column >= fastStart then -magnitude else magnitude

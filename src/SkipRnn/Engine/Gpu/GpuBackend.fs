@@ -102,17 +102,19 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     let combine (x: ArrayView<float32>) (a: float32) (y: ArrayView<float32>) (b: float32) (dst: ArrayView<float32>) =
         launch (rowSize ()) (fun i -> kernels.Combine.Invoke(i, x, y, dst, a, b))
 
+    /// Room for the skip level a row buffer names, if any (before any view is taken: the anchors may move).
+    let reserve (b: RowBuffer) =
+        match b with
+        | Anchor level | AnchorAdjoint level -> ensureLevels (level + 1)
+        | State _ | Increment | Adjoint | IncrementAdjoint | StartAdjoint -> ()
+
     let buffer (b: RowBuffer) =
         match b with
         | State t -> stateBefore t
         | Increment -> delta.View
-        | Anchor level ->
-            ensureLevels (level + 1)
-            anchorOf level
+        | Anchor level -> anchorOf level
         | Adjoint -> adjoint.View
-        | AnchorAdjoint level ->
-            ensureLevels (level + 1)
-            anchorGradOf level
+        | AnchorAdjoint level -> anchorGradOf level
         | IncrementAdjoint -> gDelta.View
         | StartAdjoint -> gId.View
 
@@ -307,7 +309,11 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             launch row (fun i ->
                 kernels.InputCurrents.Invoke(i, parameters.View, networkInputs.View, currents.View, shape, segment, 1))
 
-        member _.Combine(destination, a, x, b, y) = combine (buffer x) a (buffer y) b (buffer destination)
+        member _.Combine(destination, a, x, b, y) =
+            reserve destination
+            reserve x
+            reserve y
+            combine (buffer x) a (buffer y) b (buffer destination)
 
         member _.BeginBackward() =
             let row = rowSize ()
