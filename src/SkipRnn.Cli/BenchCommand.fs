@@ -74,18 +74,27 @@ let run (args: ParseResults<BenchArgs>) =
     | None ->
     printfn "skiprnn bench: %s, M = %d networks, %d trials, N = %d; %s" task networks trials config.Units
         (SkipRnn.Numerics.Machine.describe ())
-    if SkipRnn.Numerics.Simd.width = 0 then fail "this processor has neither AVX2 with FMA nor AVX-512: there is no vector FMA peak to measure against"
-    let peak = Benchmark.fmaPeak 1.0
-    printfn "single-precision FMA peak (all cores, measured now): %.1f GFLOP/s" peak
+    if SkipRnn.Numerics.Simd.width = 0 then fail "this processor runs scalar kernels: there is no vector FMA peak to measure against"
+    let peak, how = Benchmark.fmaPeak 0.5 5
+    printfn "single-precision FMA peak, measured now: %.1f GFLOP/s (%s)" peak how
+    match Benchmark.fmaReference 0.5 5 with
+    | Ok (reference, line) ->
+        printfn "  the C loop of scripts/fma-peak.c, same run: %s; ours is %.1f%% of it" line (100.0 * peak / reference)
+    | Error why -> printfn "  the C loop of scripts/fma-peak.c could not be run (%s)" why
     printfn ""
     printfn "%-34s %12s %14s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak"
     let show (r: BenchResult) =
         printfn "%-34s %12.4f %14.2f %10.1f %9.1f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
-    for method in benchedMethods do
-        let seconds, flops = Benchmark.timeTrainingStep { config with Method = method } repeats
-        show (Benchmark.result method.Label seconds flops peak)
-    let seconds, flops = Benchmark.timeEvaluation config repeats
-    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) seconds flops peak)
+    let training =
+        [ for method in benchedMethods do
+            let seconds, flops = Benchmark.timeTrainingStep { config with Method = method } repeats
+            show (Benchmark.result method.Label seconds flops peak)
+            yield seconds ]
+    let evaluation, flops = Benchmark.timeEvaluation config repeats
+    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) evaluation flops peak)
+    printfn "what a user waits for per training step of control, with an evaluation every %d steps: %.4f s (%.0f%% of it evaluating)"
+        config.EvaluateEvery (training.Head + evaluation / float config.EvaluateEvery)
+        (100.0 * (evaluation / float config.EvaluateEvery) / (training.Head + evaluation / float config.EvaluateEvery))
     if not quick then
         printfn ""
         printfn "cost against trial length T (control; delay period varied):"

@@ -44,6 +44,18 @@ let threefryTests =
                     let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (8 * g + lane))
                     Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
+        testCase "four interleaved 4-lane blocks (128-bit) give the scalar blocks" <| fun () ->
+            if not Vector128.IsHardwareAccelerated then skiptest "this processor lacks 128-bit vectors, which this kernel needs"
+            let start = 0xfffffff8u   // lanes wrap around 2^32
+            let ctr = Vector128.Create(start) + Vector128.Create(0u, 1u, 2u, 3u)
+            let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block4x4 9u 8u 7u ctr
+            let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
+            for g in 0 .. 3 do
+                let x, y = groups[g]
+                for lane in 0 .. 3 do
+                    let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (4 * g + lane))
+                    Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
+
         testCase "16 lanes at once give the scalar blocks" <| fun () ->
             if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
             let start = 0xfffffff8u   // lanes wrap around 2^32
@@ -145,7 +157,8 @@ let private gemmKernels : (string * string option * GemmKernel) list =
     [ "dispatch", None, (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply m n k a ai ak b ldb c ldc acc)
       "scalar", None, (fun m n k a ai ak b ldb c ldc acc -> Gemm.scalar m n k a ai ak b ldb c ldc acc)
       "AVX-512", (if Simd.hasAvx512 then None else Some "AVX-512"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply512 m n k a ai ak b ldb c ldc acc)
-      "AVX2", (if Simd.hasAvx2 then None else Some "AVX2 with FMA"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply256 m n k a ai ak b ldb c ldc acc) ]
+      "AVX2", (if Simd.hasAvx2 then None else Some "AVX2 with FMA"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply256 m n k a ai ak b ldb c ldc acc)
+      "128-bit", (if System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated then None else Some "128-bit vectors"), (fun m n k a ai ak b ldb c ldc acc -> Gemm.multiply128 m n k a ai ak b ldb c ldc acc) ]
 
 /// C (+)= A·B with A read through strides, against a plain triple loop.
 let private gemmAgrees (kernel: GemmKernel) (m: int) (k: int) (vectors: int) (transposed: bool) (accumulate: bool) (seed: int) =

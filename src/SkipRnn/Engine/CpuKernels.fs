@@ -10,14 +10,16 @@ open SkipRnn.Model
 #nowarn "9"
 
 /// Elementwise work of the leaky-RNN step on the CPU, on rows padded to a multiple of 16 floats. The hot
-/// functions have an AVX-512 path, an AVX2 path (16 floats as two 8-lane halves) and a plain scalar one for
-/// other processors.
+/// functions have an AVX-512 path, an AVX2 path (16 floats as two 8-lane halves), a 128-bit path (NEON on ARM,
+/// SSE on x64: four lanes) and a plain scalar one.
 module internal Pointwise =
 
     let inline private vload (p: nativeptr<float32>) (i: int) = Vector512.Load(NativePtr.add p i)
     let inline private vstore (v: Vector512<float32>) (p: nativeptr<float32>) (i: int) = Vector512.Store(v, NativePtr.add p i)
     let inline private hload (p: nativeptr<float32>) (i: int) = Vector256.Load(NativePtr.add p i)
     let inline private hstore (v: Vector256<float32>) (p: nativeptr<float32>) (i: int) = Vector256.Store(v, NativePtr.add p i)
+    let inline private qload (p: nativeptr<float32>) (i: int) = Vector128.Load(NativePtr.add p i)
+    let inline private qstore (v: Vector128<float32>) (p: nativeptr<float32>) (i: int) = Vector128.Store(v, NativePtr.add p i)
 
     /// f and f' in place: pre ← f(pre), fprime ← f'(pre), for tanh and softplus (ReLU is fused into
     /// `eulerRelu`).
@@ -99,6 +101,32 @@ module internal Pointwise =
                         let x = Vector256.Load(NativePtr.add xi (b * units + j))
                         hstore (VectorField.noise dv e gv x * hload mask j) eta i
                     j <- j + 8
+        elif Simd.has128 then
+            let s = Vector128.Create sigma
+            let dv = Vector128.Create decay
+            let gv = Vector128.Create gain
+            let zero = Vector128<float32>.Zero
+            for b in 0 .. rows - 1 do
+                let o = b * width
+                let mutable j = 0
+                while j < width do
+                    let i = o + j
+                    let e = qload eta i
+                    let p = VectorField.preActivation (qload pre i) (qload bias j) (qload h i) s e
+                    let f = Vector128.Max(p, zero)
+                    if storeFp then
+                        let bits = Vector128.ExtractMostSignificantBits(Vector128.GreaterThan(p, zero))
+                        // Units i..i+3 are bits i % 16 .. i % 16 + 3 of their word; the first quarter starts it.
+                        let word = if i % 16 = 0 then 0us else NativePtr.get active (i / 16)
+                        NativePtr.set active (i / 16) (word ||| uint16 (bits <<< (i % 16)))
+                    let r = qload rIn i
+                    let step = VectorField.increment (qload alpha j) f r
+                    qstore step delta i
+                    qstore (r + step) rOut i
+                    if noisy then
+                        let x = Vector128.Load(NativePtr.add xi (b * units + j))
+                        qstore (VectorField.noise dv e gv x * qload mask j) eta i
+                    j <- j + 4
         else
             for b in 0 .. rows - 1 do
                 let o = b * width
@@ -168,6 +196,13 @@ module internal Pointwise =
             while i < count do
                 hstore (av * hload x i + bv * hload y i) dst i
                 i <- i + 8
+        elif Simd.has128 then
+            let av = Vector128.Create a
+            let bv = Vector128.Create b
+            let mutable i = 0
+            while i < count do
+                qstore (av * qload x i + bv * qload y i) dst i
+                i <- i + 4
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (a * NativePtr.get x i + b * NativePtr.get y i)
@@ -184,6 +219,11 @@ module internal Pointwise =
             while i < count do
                 hstore (hload dst i + hload x i) dst i
                 i <- i + 8
+        elif Simd.has128 then
+            let mutable i = 0
+            while i < count do
+                qstore (qload dst i + qload x i) dst i
+                i <- i + 4
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (NativePtr.get dst i + NativePtr.get x i)
@@ -226,6 +266,23 @@ module internal Pointwise =
                 i <- i + 8
             absSum <- absSum + float (Vector256.Sum sum)
             for k in 0 .. 7 do peak <- max peak (top.GetElement k)
+        elif Simd.has128 then
+            let cv = Vector128.Create c
+            let zero = Vector128<float32>.Zero
+            let mutable sum = zero
+            let mutable top = zero
+            let mutable i = 0
+            while i < count do
+                let v = qload r i
+                let sign = Vector128.ConditionalSelect(Vector128.GreaterThan(v, zero), cv, zero)
+                           - Vector128.ConditionalSelect(Vector128.LessThan(v, zero), cv, zero)
+                qstore (qload carry i + sign) adjoint i
+                let a = Vector128.Abs v
+                sum <- sum + a
+                top <- Vector128.Max(top, a)
+                i <- i + 4
+            absSum <- absSum + float (Vector128.Sum sum)
+            for k in 0 .. 3 do peak <- max peak (top.GetElement k)
         else
             for i in 0 .. count - 1 do
                 let v = NativePtr.get r i
@@ -245,6 +302,12 @@ module internal Pointwise =
     /// The same for 8 units from their byte of bits.
     let inline private activeHalfLanes (bits: uint32) =
         Vector256.Equals(Vector256.Create bits &&& halfLaneBits, halfLaneBits).AsSingle()
+
+    let private quarterLaneBits = Vector128.Create(1u, 2u, 4u, 8u)
+
+    /// The same for 4 units from their four bits.
+    let inline private activeQuarterLanes (bits: uint32) =
+        Vector128.Equals(Vector128.Create bits &&& quarterLaneBits, quarterLaneBits).AsSingle()
 
     /// The ReLU backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f' (f' from the active bits),
     /// carry = g ⊙ (1 − α), and δ summed into its input segment's accumulator.
@@ -276,6 +339,19 @@ module internal Pointwise =
                     hstore (VectorField.stateAdjoint gv a gv) carry i
                     hstore (hload segmentSum i + d) segmentSum i
                     j <- j + 8
+        elif Simd.has128 then
+            for b in 0 .. rows - 1 do
+                let mutable j = 0
+                while j < width do
+                    let i = b * width + j
+                    let gv = qload g i
+                    let a = qload alpha j
+                    let bits = (uint32 (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 0xFu
+                    let d = (gv * a) &&& activeQuarterLanes bits
+                    qstore d delta i
+                    qstore (VectorField.stateAdjoint gv a gv) carry i
+                    qstore (qload segmentSum i + d) segmentSum i
+                    j <- j + 4
         else
             for b in 0 .. rows - 1 do
                 for j in 0 .. width - 1 do
@@ -320,6 +396,18 @@ module internal Pointwise =
                     hstore (VectorField.stateAdjoint gv a gv) carry i
                     hstore (hload segmentSum i + d) segmentSum i
                     j <- j + 8
+        elif Simd.has128 then
+            for b in 0 .. rows - 1 do
+                let mutable j = 0
+                while j < width do
+                    let i = b * width + j
+                    let gv = qload g i
+                    let a = qload alpha j
+                    let d = VectorField.incrementAdjoint gv a (qload fprime i)
+                    qstore d delta i
+                    qstore (VectorField.stateAdjoint gv a gv) carry i
+                    qstore (qload segmentSum i + d) segmentSum i
+                    j <- j + 4
         else
             for b in 0 .. rows - 1 do
                 for j in 0 .. width - 1 do
@@ -377,6 +465,20 @@ module internal Pointwise =
                 hstore (Loss.sigmoidSlope twoW d y one) z j
                 j <- j + 8
             loss <- w * Vector256.Sum acc
+        elif Simd.has128 then
+            let one = Vector128<float32>.One
+            let twoW = Vector128.Create(2.0f * w)
+            let mutable acc = Vector128<float32>.Zero
+            let mutable j = 0
+            while j < width do
+                let y = one / (one + Vector128.Exp(-(qload z j)))
+                let lane = Vector128.Create(float32 j) + Vector128.Create(0.0f, 1.0f, 2.0f, 3.0f)
+                let real = Vector128.LessThan(lane, Vector128.Create(float32 outputs))
+                let d = Vector128.ConditionalSelect(real, y - Vector128.Load(NativePtr.add target j), Vector128<float32>.Zero)
+                acc <- acc + d * d
+                qstore (Loss.sigmoidSlope twoW d y one) z j
+                j <- j + 4
+            loss <- w * Vector128.Sum acc
         else
             for j in 0 .. width - 1 do
                 if j < outputs then

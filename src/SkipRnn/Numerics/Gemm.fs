@@ -13,8 +13,8 @@ open Microsoft.FSharp.NativeInterop
 /// B and C are row-major with row strides ldb and ldc; A is addressed through two strides, so the same
 /// kernel reads A or its transpose. n must be a multiple of 16 (buffers are padded to it). The AVX-512
 /// path keeps a 4 × 64 block of C in 16 registers and streams k; the AVX2 path a 4 × 16 block in 8 (AVX2
-/// has 16 registers, and 8 independent sums cover the latency of its two FMA units); other processors get
-/// plain scalar code.
+/// has 16 registers, and 8 independent sums cover the latency of its two FMA units); the 128-bit path (NEON on
+/// ARM, SSE on x64) a 4 × 8 block in 8; processors without any get plain scalar code.
 module Gemm =
 
     let inline private bcast (p: nativeptr<float32>) = Vector512.Create(NativePtr.read p)
@@ -261,6 +261,86 @@ module Gemm =
             r0 <- fma256 a0 (load256 pb 0) r0; r1 <- fma256 a0 (load256 pb 8) r1
         Vector256.Store(r0 + s0, c); Vector256.Store(r1 + s1, NativePtr.add c 8)
 
+    let inline private load128 (p: nativeptr<float32>) (o: int) = Vector128.Load(NativePtr.add p o)
+    /// a·b + c: fused where the processor has it (NEON, x64 with FMA), a multiply and an add otherwise.
+    let inline private fma128 (a: Vector128<float32>) (b: Vector128<float32>) (c: Vector128<float32>) =
+        Vector128.MultiplyAddEstimate(a, b, c)
+
+    /// 128-bit (NEON, SSE): four rows, columns j0..j0+7, eight sums in registers (x64 has 16 of them).
+    let private block4x8 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector128<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let c2 = NativePtr.add c (2 * ldc)
+        let c3 = NativePtr.add c (3 * ldc)
+        let mutable r00 = if acc then load128 c 0 else z
+        let mutable r01 = if acc then load128 c 4 else z
+        let mutable r10 = if acc then load128 c1 0 else z
+        let mutable r11 = if acc then load128 c1 4 else z
+        let mutable r20 = if acc then load128 c2 0 else z
+        let mutable r21 = if acc then load128 c2 4 else z
+        let mutable r30 = if acc then load128 c3 0 else z
+        let mutable r31 = if acc then load128 c3 4 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load128 pb 0
+            let b1 = load128 pb 4
+            let a0 = Vector128.Create(NativePtr.read pa)
+            r00 <- fma128 a0 b0 r00; r01 <- fma128 a0 b1 r01
+            let a1 = Vector128.Create(NativePtr.get pa ai)
+            r10 <- fma128 a1 b0 r10; r11 <- fma128 a1 b1 r11
+            let a2 = Vector128.Create(NativePtr.get pa (2 * ai))
+            r20 <- fma128 a2 b0 r20; r21 <- fma128 a2 b1 r21
+            let a3 = Vector128.Create(NativePtr.get pa (3 * ai))
+            r30 <- fma128 a3 b0 r30; r31 <- fma128 a3 b1 r31
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector128.Store(r00, c); Vector128.Store(r01, NativePtr.add c 4)
+        Vector128.Store(r10, c1); Vector128.Store(r11, NativePtr.add c1 4)
+        Vector128.Store(r20, c2); Vector128.Store(r21, NativePtr.add c2 4)
+        Vector128.Store(r30, c3); Vector128.Store(r31, NativePtr.add c3 4)
+
+    /// 128-bit: one row, columns j0..j0+15.
+    let private block1x16w128 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                              (c: nativeptr<float32>) (acc: bool) =
+        let z = Vector128<float32>.Zero
+        let mutable r0 = if acc then load128 c 0 else z
+        let mutable r1 = if acc then load128 c 4 else z
+        let mutable r2 = if acc then load128 c 8 else z
+        let mutable r3 = if acc then load128 c 12 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let a0 = Vector128.Create(NativePtr.read pa)
+            r0 <- fma128 a0 (load128 pb 0) r0; r1 <- fma128 a0 (load128 pb 4) r1
+            r2 <- fma128 a0 (load128 pb 8) r2; r3 <- fma128 a0 (load128 pb 12) r3
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector128.Store(r0, c); Vector128.Store(r1, NativePtr.add c 4)
+        Vector128.Store(r2, NativePtr.add c 8); Vector128.Store(r3, NativePtr.add c 12)
+
+    /// C (+)= A·B with the 128-bit kernels (NEON on ARM, SSE on x64).
+    let multiply128 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
+                    (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let mutable i = 0
+        while i + 4 <= m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < n do
+                block4x8 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                j <- j + 8
+            i <- i + 4
+        while i < m do
+            let ar = NativePtr.add a (i * ai)
+            let cr = NativePtr.add c (i * ldc)
+            let mutable j = 0
+            while j < n do
+                block1x16w128 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                j <- j + 16
+            i <- i + 1
+
     /// C (+)= A·B with the AVX-512 kernels (the processor must have them).
     let multiply512 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
@@ -330,4 +410,5 @@ module Gemm =
                  (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
         if Simd.hasAvx512 then multiply512 m n k a ai ak b ldb c ldc accumulate
         elif Simd.hasAvx2 then multiply256 m n k a ai ak b ldb c ldc accumulate
+        elif Simd.has128 then multiply128 m n k a ai ak b ldb c ldc accumulate
         else scalar m n k a ai ak b ldb c ldc accumulate

@@ -1,19 +1,41 @@
 namespace SkipRnn.Numerics
 
+open System
 open System.Runtime.Intrinsics
 
 /// Which vector width this processor runs natively, decided once: every kernel with width-specific paths
 /// (matrix product, Euler steps, noise) and the bench's FMA peak dispatch on these, so they agree.
+/// SKIPRNN_SIMD=512, 256, 128 or scalar caps the width (to test or time a narrower path on a wider machine).
 module Simd =
 
+    /// The cap SKIPRNN_SIMD sets, in bits (scalar: 0); no cap when it is unset.
+    let private cap =
+        match Environment.GetEnvironmentVariable "SKIPRNN_SIMD" with
+        | null | "" -> Int32.MaxValue
+        | s ->
+            match s.Trim().ToLowerInvariant() with
+            | "512" -> 512
+            | "256" -> 256
+            | "128" -> 128
+            | "scalar" | "0" -> 0
+            | other -> failwithf "SKIPRNN_SIMD must be 512, 256, 128 or scalar, got '%s'" other
+
     /// 512-bit vectors (AVX-512).
-    let hasAvx512 = Vector512.IsHardwareAccelerated
+    let hasAvx512 = cap >= 512 && Vector512.IsHardwareAccelerated
 
     /// 256-bit vectors with fused multiply-add (AVX2 + FMA); the kernels' AVX2 paths use both.
-    let hasAvx2 = Vector256.IsHardwareAccelerated && X86.Fma.IsSupported
+    let hasAvx2 = cap >= 256 && Vector256.IsHardwareAccelerated && X86.Fma.IsSupported
 
-    /// The widest native width in bits: 512, 256, or 0 where the kernels run scalar code.
-    let width = if hasAvx512 then 512 elif hasAvx2 then 256 else 0
+    /// 128-bit vectors (NEON on ARM, SSE on x64): the path of every processor without AVX2.
+    let has128 = cap >= 128 && Vector128.IsHardwareAccelerated
 
-    /// For messages: "AVX-512", "AVX2" or "no AVX2: scalar kernels".
-    let describe () = match width with 512 -> "AVX-512" | 256 -> "AVX2" | _ -> "no AVX2: scalar kernels"
+    /// The widest native width in bits: 512, 256, 128, or 0 where the kernels run scalar code.
+    let width = if hasAvx512 then 512 elif hasAvx2 then 256 elif has128 then 128 else 0
+
+    /// For messages: "AVX-512", "AVX2", "128-bit (NEON/SSE)" or "scalar kernels".
+    let describe () =
+        match width with
+        | 512 -> "AVX-512"
+        | 256 -> "AVX2"
+        | 128 -> if Runtime.Intrinsics.Arm.AdvSimd.IsSupported then "128-bit NEON" else "128-bit SSE"
+        | _ -> "scalar kernels"

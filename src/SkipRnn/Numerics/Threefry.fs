@@ -118,6 +118,38 @@ module Threefry =
             a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
         struct (a0, a1, b0, b1, c0, c1, d0, d1)
 
+    let inline private rotl4 (x: Vector128<uint32>) (r: int) =
+        Vector128.ShiftLeft(x, rotations[r]) ||| Vector128.ShiftRightLogical(x, 32 - rotations[r])
+
+    /// `block64` for 128-bit vectors (NEON, SSE): four interleaved 4-lane blocks (counters ctr1, ctr1 + 4, ctr1 + 8, ctr1 + 12).
+    let block4x4 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector128<uint32>) =
+        let k0 = Vector128.Create key0
+        let k1 = Vector128.Create key1
+        let k2 = Vector128.Create(Parity ^^^ key0 ^^^ key1)
+        let inline ks i = match i % 3 with 0 -> k0 | 1 -> k1 | _ -> k2
+        let four = Vector128.Create 4u
+        let start = Vector128.Create(ctr0 + key0)
+        let mutable a0 = start
+        let mutable b0 = start
+        let mutable c0 = start
+        let mutable d0 = start
+        let mutable a1 = ctr1 + k1
+        let mutable b1 = a1 + four
+        let mutable c1 = b1 + four
+        let mutable d1 = c1 + four
+        for g in 0 .. 4 do
+            let o = (g % 2) * 4
+            for r in o .. o + 3 do
+                a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+                a1 <- rotl4 a1 r; b1 <- rotl4 b1 r; c1 <- rotl4 c1 r; d1 <- rotl4 d1 r
+                a1 <- a1 ^^^ a0; b1 <- b1 ^^^ b0; c1 <- c1 ^^^ c0; d1 <- d1 ^^^ d0
+            let i = g + 1
+            let inject0 = ks i
+            let inject1 = ks (i + 1) + Vector128.Create(uint32 i)
+            a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+            a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+
 /// Where a stream of Gaussian noise lives: a key (from the seed, the purpose and the training step) and
 /// a stream id (the global index of the network).
 [<Struct>]
@@ -213,6 +245,34 @@ module Normal =
                 Vector256.Store(rc * sc, NativePtr.add dst (p + j + 16))
                 Vector256.Store(rd * sd, NativePtr.add dst (p + j + 24))
                 j <- j - 32
+        elif Simd.has128 then
+            let lanes = Vector128.Create(0u, 1u, 2u, 3u)
+            let scale = Vector128.Create scale24
+            let minusTwo = Vector128.Create(-2.0f)
+            let inline radius (a: Vector128<uint32>) =
+                let u1 = Vector128.ConvertToSingle(Vector128.ShiftRightLogical(a, 8) + Vector128<uint32>.One) * scale
+                Vector128.Sqrt(minusTwo * VectorMath.log4 u1)
+            let inline phase (b: Vector128<uint32>) =
+                VectorMath.sinCosTurns4 (Vector128.ConvertToSingle(Vector128.ShiftRightLogical(b, 8)) * scale)
+            // As above, 16 pairs at a time.
+            let mutable j = ((p - 1) / 16) * 16
+            while j >= 0 do
+                let ctr = Vector128.Create(rowBase + uint32 j) + lanes
+                let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block4x4 key.Key0 key.Key1 (uint32 stream) ctr
+                let ra, rb, rc, rd = radius a0, radius b0, radius c0, radius d0
+                let struct (sa, ca) = phase a1
+                let struct (sb, cb) = phase b1
+                let struct (sc, cc) = phase c1
+                let struct (sd, cd) = phase d1
+                Vector128.Store(ra * ca, NativePtr.add dst j)
+                Vector128.Store(rb * cb, NativePtr.add dst (j + 4))
+                Vector128.Store(rc * cc, NativePtr.add dst (j + 8))
+                Vector128.Store(rd * cd, NativePtr.add dst (j + 12))
+                Vector128.Store(ra * sa, NativePtr.add dst (p + j))
+                Vector128.Store(rb * sb, NativePtr.add dst (p + j + 4))
+                Vector128.Store(rc * sc, NativePtr.add dst (p + j + 8))
+                Vector128.Store(rd * sd, NativePtr.add dst (p + j + 12))
+                j <- j - 16
         else
             for i in 0 .. count - 1 do
                 NativePtr.set dst i (sample key stream row count i)

@@ -107,3 +107,51 @@ module VectorMath =
         let negateCos = Vector256.Equals((qi + Vector256<int>.One) &&& two, two).AsSingle()
         let signBit = Vector256.Create(-0.0f)
         struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
+
+    let private mantissaMask4 = Vector128.Create 0x007FFFFFu
+    let private one4 = Vector128.Create 0x3F800000u
+
+    /// `log` on 4 lanes (NEON, SSE; multiply-adds fused where the processor has them).
+    let log4 (x: Vector128<float32>) =
+        let bits = x.AsUInt32()
+        let exponent = Vector128.ConvertToSingle(Vector128.ShiftRightLogical(bits, 23).AsInt32() - Vector128.Create 127)
+        let mantissa = ((bits &&& mantissaMask4) ||| one4).AsSingle()
+        let big = Vector128.GreaterThan(mantissa, Vector128.Create 1.41421356f)
+        let m = Vector128.ConditionalSelect(big, mantissa * Vector128.Create 0.5f, mantissa)
+        let e = Vector128.ConditionalSelect(big, exponent + Vector128<float32>.One, exponent)
+        let f = m - Vector128<float32>.One
+        let z = f * f
+        let mutable p = Vector128.Create 7.0376836292E-2f
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create -1.1514610310E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create 1.1676998740E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create -1.2420140846E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create 1.4249322787E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create -1.6668057665E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create 2.0000714765E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create -2.4999993993E-1f)
+        p <- Vector128.MultiplyAddEstimate(p, f, Vector128.Create 3.3333331174E-1f)
+        let y = f * z * p + e * Vector128.Create -2.12194440E-4f - Vector128.Create 0.5f * z
+        f + y + e * Vector128.Create 0.693359375f
+
+    /// `sinCosTurns` on 4 lanes (NEON, SSE; multiply-adds fused where the processor has them).
+    let sinCosTurns4 (t: Vector128<float32>) =
+        let q = Vector128.Round(t * Vector128.Create 4.0f)
+        let x = (t - q * Vector128.Create 0.25f) * Vector128.Create 6.28318530718f
+        let z = x * x
+        let mutable s = Vector128.Create -1.9515295891E-4f
+        s <- Vector128.MultiplyAddEstimate(s, z, Vector128.Create 8.3321608736E-3f)
+        s <- Vector128.MultiplyAddEstimate(s, z, Vector128.Create -1.6666654611E-1f)
+        let sinX = Vector128.MultiplyAddEstimate(s * z, x, x)
+        let mutable c = Vector128.Create 2.443315711809948E-5f
+        c <- Vector128.MultiplyAddEstimate(c, z, Vector128.Create -1.388731625493765E-3f)
+        c <- Vector128.MultiplyAddEstimate(c, z, Vector128.Create 4.166664568298827E-2f)
+        let cosX = Vector128.MultiplyAddEstimate(c * z, z, Vector128<float32>.One - Vector128.Create 0.5f * z)
+        let qi = Vector128.ConvertToInt32 q
+        let swap = Vector128.Equals(qi &&& Vector128<int>.One, Vector128<int>.One).AsSingle()
+        let s1 = Vector128.ConditionalSelect(swap, cosX, sinX)
+        let c1 = Vector128.ConditionalSelect(swap, sinX, cosX)
+        let two = Vector128.Create 2
+        let negateSin = Vector128.Equals(qi &&& two, two).AsSingle()
+        let negateCos = Vector128.Equals((qi + Vector128<int>.One) &&& two, two).AsSingle()
+        let signBit = Vector128.Create(-0.0f)
+        struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))

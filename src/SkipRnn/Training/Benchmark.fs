@@ -80,28 +80,109 @@ module Benchmark =
             i <- i + 1
         (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement 0
 
-    /// Single-precision FMA peak of all cores, in GFLOP/s: every core runs the FMA chains for about `seconds`,
-    /// at the widest native width (an emulated Vector512 would understate the peak, and flatter the engine).
-    let fmaPeak (seconds: float) =
+    /// The same with 128-bit vectors (NEON, SSE): fused where the processor has it, as the 128-bit kernels.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    let private fmaChains128 (iterations: int) =
+        let mutable a0 = Vector128.Create 1.0f
+        let mutable a1 = Vector128.Create 1.1f
+        let mutable a2 = Vector128.Create 1.2f
+        let mutable a3 = Vector128.Create 1.3f
+        let mutable a4 = Vector128.Create 1.4f
+        let mutable a5 = Vector128.Create 1.5f
+        let mutable a6 = Vector128.Create 1.6f
+        let mutable a7 = Vector128.Create 1.7f
+        let mutable a8 = Vector128.Create 1.8f
+        let mutable a9 = Vector128.Create 1.9f
+        let mutable a10 = Vector128.Create 2.0f
+        let mutable a11 = Vector128.Create 2.1f
+        let m = Vector128.Create 0.9999999f
+        let add = Vector128.Create 1e-7f
+        let mutable i = 0
+        while i < iterations do
+            a0 <- Vector128.MultiplyAddEstimate(a0, m, add); a1 <- Vector128.MultiplyAddEstimate(a1, m, add)
+            a2 <- Vector128.MultiplyAddEstimate(a2, m, add); a3 <- Vector128.MultiplyAddEstimate(a3, m, add)
+            a4 <- Vector128.MultiplyAddEstimate(a4, m, add); a5 <- Vector128.MultiplyAddEstimate(a5, m, add)
+            a6 <- Vector128.MultiplyAddEstimate(a6, m, add); a7 <- Vector128.MultiplyAddEstimate(a7, m, add)
+            a8 <- Vector128.MultiplyAddEstimate(a8, m, add); a9 <- Vector128.MultiplyAddEstimate(a9, m, add)
+            a10 <- Vector128.MultiplyAddEstimate(a10, m, add); a11 <- Vector128.MultiplyAddEstimate(a11, m, add)
+            i <- i + 1
+        (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement 0
+
+    /// One interval of the FMA peak: every core runs the chains on a thread of its own for `seconds`, all
+    /// released together; each thread times itself, and the rates add up.
+    let private fmaInterval (chains: int -> float32) (flopsPerChunk: float) (chunk: int) (seconds: float) =
+        let cores = Environment.ProcessorCount
+        let rates = Array.zeroCreate<float> cores
+        use start = new System.Threading.Barrier(cores)
+        let threads =
+            Array.init cores (fun c ->
+                System.Threading.Thread((fun () ->
+                    start.SignalAndWait()
+                    let clock = Stopwatch.StartNew()
+                    let mutable sink = 0.0f
+                    let mutable done' = 0
+                    while clock.Elapsed.TotalSeconds < seconds do
+                        sink <- sink + chains chunk
+                        done' <- done' + 1
+                    rates[c] <- (if Single.IsNaN sink then 0.0 else float done' * flopsPerChunk / clock.Elapsed.TotalSeconds)),
+                    IsBackground = true))
+        for t in threads do t.Start()
+        for t in threads do t.Join()
+        Array.sum rates
+
+    /// Single-precision FMA peak of all cores, in GFLOP/s, and how it was measured: 12 independent chains of
+    /// fused multiply-adds per core at the widest native width (an emulated Vector512 would understate the peak,
+    /// and flatter the engine), one thread per core, the best of `intervals` intervals of `seconds`.
+    let fmaPeak (seconds: float) (intervals: int) =
         let cores = Environment.ProcessorCount
         let chunk = 1_000_000
-        let chains, lanes =
+        let chains, lanes, width =
             match Simd.width with
-            | 512 -> fmaChains512, Vector512<float32>.Count
-            | 256 -> fmaChains256, Vector256<float32>.Count
-            | _ -> failwith "the FMA peak needs AVX2 with FMA or AVX-512; this processor has neither"
+            | 512 -> fmaChains512, Vector512<float32>.Count, "512-bit (AVX-512)"
+            | 256 -> fmaChains256, Vector256<float32>.Count, "256-bit (AVX2 + FMA)"
+            | 128 -> fmaChains128, Vector128<float32>.Count, (if Runtime.Intrinsics.Arm.AdvSimd.IsSupported then "128-bit (NEON)" else "128-bit (SSE)")
+            | _ -> failwith "the vector FMA peak needs 128-bit vectors at least; this processor runs scalar code"
         chains chunk |> ignore
         let flopsPerChunk = float chunk * 12.0 * float lanes * 2.0
-        let chunks = Array.zeroCreate<int> cores
-        let clock = Stopwatch.StartNew()
-        Parallel.For(0, cores, ParallelOptions(MaxDegreeOfParallelism = cores), fun c ->
-            let local = Stopwatch.StartNew()
-            let mutable sink = 0.0f
-            while local.Elapsed.TotalSeconds < seconds do
-                sink <- sink + chains chunk
-                chunks[c] <- chunks[c] + 1
-            if Single.IsNaN sink then chunks[c] <- 0) |> ignore
-        float (Array.sum chunks) * flopsPerChunk / clock.Elapsed.TotalSeconds / 1e9
+        let best = List.init intervals (fun _ -> fmaInterval chains flopsPerChunk chunk seconds) |> List.max
+        best / 1e9,
+        sprintf "%d threads, %s, 12 chains, best of %d intervals of %.2f s" cores width intervals seconds
+
+    /// The peak of the C loop in scripts/fma-peak.c (compiled here with gcc -O2 -march=native -fopenmp, without
+    /// AVX-512 when .NET runs without it), run with
+    /// the same intervals: its GFLOP/s and its own line, or why it could not be run.
+    let fmaReference (seconds: float) (intervals: int) : Result<float * string, string> =
+        let rec find (dir: IO.DirectoryInfo) =
+            if isNull dir then None
+            else
+                let candidate = IO.Path.Combine(dir.FullName, "scripts", "fma-peak.c")
+                if IO.File.Exists candidate then Some candidate else find dir.Parent
+        match find (IO.DirectoryInfo AppContext.BaseDirectory) |> Option.orElse (find (IO.DirectoryInfo Environment.CurrentDirectory)) with
+        | None -> Error "scripts/fma-peak.c not found above the program or the current folder"
+        | Some source ->
+            let run (file: string) (args: string list) =
+                try
+                    let info = ProcessStartInfo(file, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+                    for a in args do info.ArgumentList.Add a
+                    use p = Process.Start info
+                    let out = p.StandardOutput.ReadToEnd()
+                    let err = p.StandardError.ReadToEnd()
+                    p.WaitForExit()
+                    if p.ExitCode = 0 then Ok out else Error(sprintf "%s exited with %d: %s" file p.ExitCode (err.Trim()))
+                with e -> Error(sprintf "cannot run %s (%s)" file e.Message)
+            let binary = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "skiprnn-fma-peak-%d" (Environment.ProcessId))
+            try
+                // At the width this program measures at (AVX-512 can be switched off for .NET alone).
+                let width = match Simd.width with 512 -> [] | 256 -> [ "-mno-avx512f" ] | _ -> [ "-mno-avx512f"; "-DWIDTH128" ]
+                run "gcc" ([ "-O2"; "-march=native" ] @ width @ [ "-fopenmp"; source; "-o"; binary ])
+                |> Result.bind (fun _ -> run binary [ string seconds; string intervals ])
+                |> Result.bind (fun out ->
+                    let line = out.Trim()
+                    match Double.TryParse(line.Split(' ')[0], Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+                    | true, g -> Ok(g, line)
+                    | _ -> Error(sprintf "unexpected output of the C loop: %s" line))
+            finally
+                if IO.File.Exists binary then IO.File.Delete binary
 
     let private median (xs: float list) =
         let s = List.sort xs
