@@ -43,7 +43,7 @@ let measure (trainer: Trainer) (task: TaskDefinition) : DynamicsMeasurement =
     let arch = trainer.Architecture
     let engine = trainer.Engine
     let parameters = trainer.State.Parameters
-    let settings timing = { Trials = config.EvaluationTrials; Timing = timing; Jittered = false }
+    let settings timing = { Trials = config.EvaluationTrials; Timing = timing; Jittered = false; Buffers = None }
     // The same seed gives the same trial conditions at any dt (the task generators promise it).
     let trials timing = task.Generate (settings timing) (Rng.Create(config.Seed, Streams.Analysis, 0UL))
     let noise = NoiseKey.Create(config.Seed, Streams.Analysis, 1UL)

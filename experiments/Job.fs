@@ -40,7 +40,7 @@ module Job =
     let cost (job: Job) =
         let c = job.Config
         let task = (SkipRnn.Tasks.Catalog.tryFind c.Task).Value
-        let trial = (task.Generate { Trials = 1; Timing = c.Timing; Jittered = false } (SkipRnn.Numerics.Rng.Create(0UL))).Steps
+        let trial = (task.Generate { Trials = 1; Timing = c.Timing; Jittered = false; Buffers = None } (SkipRnn.Numerics.Rng.Create(0UL))).Steps
         let evaluation =
             match job.Kind with
             | Training -> float c.EvaluationTrials / float (c.Trials * c.EvaluateEvery) / 3.0

@@ -36,7 +36,7 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
     printfn "(the paper's GPU: 0.43 s per training step of 100 networks, control on dmc, Table 1)"
     let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
     let arch = RunConfig.architecture config task
-    let batch = task.Generate { Trials = config.Trials; Timing = config.Timing; Jittered = true } (SkipRnn.Numerics.Rng.Create(config.Seed))
+    let batch = task.Generate { Trials = config.Trials; Timing = config.Timing; Jittered = true; Buffers = None } (SkipRnn.Numerics.Rng.Create(config.Seed))
     let perNetwork = GpuEngine.TrainingBytesPerNetwork(arch, PreparedBatch.prepare arch batch, config.EvaluationTrials)
     if not quick then
         printfn ""

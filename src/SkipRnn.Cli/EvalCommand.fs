@@ -21,7 +21,7 @@ let run (args: ParseResults<EvalArgs>) =
     let parameters = run.Parameters
     let arch = parameters.Architecture
     let seed = args.TryGetResult EvalArgs.Seed |> Option.map uint64 |> Option.defaultValue (config.Seed + 1000UL)
-    let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } (Rng.Create(seed, Streams.EvaluationTrials))
+    let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false; Buffers = None } (Rng.Create(seed, Streams.EvaluationTrials))
     let prepared = PreparedBatch.prepare arch batch
     use engine = TrainingEngine.create arch device (args.TryGetResult EvalArgs.Workers)
     let performances =

@@ -58,7 +58,7 @@ type TrainingStep() =
     let task = (Catalog.tryFind "dmc").Value
     let arch = Architecture.Standard(50, task.InputSize, task.OutputSize)
     let parameters = Parameters.initialize arch 2 1UL
-    let batch = task.Generate { Trials = 20; Timing = Timing.Default; Jittered = false } (Rng.Create 1UL)
+    let batch = task.Generate { Trials = 20; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create 1UL)
     let prepared = PreparedBatch.prepare arch batch
     let gradients = Array.zeroCreate<float32> parameters.Values.Length
     let engine = new CpuEngine(arch, 1)

@@ -180,7 +180,7 @@ let backendTests =
                 let task = Catalog.ruleReversal
                 let config = { RunConfig.Default with Task = task.Name; Units = 10 }
                 let arch = { RunConfig.architecture config task with ActivityRegularization = 1e-2; WeightRegularization = 1e-2 }
-                let batch = RuleReversal.generate { Trials = 3; Timing = { Timing.Default with Dt = 0.025 }; Jittered = true } (Rng.Create 7UL)
+                let batch = RuleReversal.generate { Trials = 3; Timing = { Timing.Default with Dt = 0.025 }; Jittered = true; Buffers = None } (Rng.Create 7UL)
                 let plan = Integrator.planWith integrator (Some 0.4) batch
                 Expect.equal plan.Levels 2 "regular and strategic skips"
                 compare name arch (Parameters.initialize arch 2 8UL) batch plan (NoiseKey.Create(3UL, 3UL, 3UL))
@@ -191,7 +191,7 @@ let backendTests =
                 let config = { RunConfig.Default with Task = taskName; Units = 12 }
                 let arch = RunConfig.architecture config task
                 let timing = { Timing.Default with Dt = 0.02 }
-                let batch = task.Generate { Trials = 12; Timing = timing; Jittered = false } (Rng.Create seed)
+                let batch = task.Generate { Trials = 12; Timing = timing; Jittered = false; Buffers = None } (Rng.Create seed)
                 let parameters = Parameters.initialize arch 3 seed
                 let prepared = PreparedBatch.prepare arch batch
                 let plan = SkipPlan.Empty batch.Steps

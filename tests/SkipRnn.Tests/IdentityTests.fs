@@ -15,7 +15,7 @@ let private trajectory (arch: Architecture) (parameters: Parameters) (batch: Tri
 let private dlygo = (Catalog.tryFind "dlygo").Value
 
 let private taskBatch (timing: Timing) =
-    dlygo.Generate { Trials = 8; Timing = timing; Jittered = true } (Rng.Create(3UL, 1UL))
+    dlygo.Generate { Trials = 8; Timing = timing; Jittered = true; Buffers = None } (Rng.Create(3UL, 1UL))
 
 [<Tests>]
 let identityTests =

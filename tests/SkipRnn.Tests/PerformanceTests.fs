@@ -21,18 +21,18 @@ let performanceTests =
     testList "performance" [
         for task in Catalog.standard do
             testCase (sprintf "%s: a readout equal to the targets scores 1" task.Name) <| fun () ->
-                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false } (Rng.Create(1UL))
+                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create(1UL))
                 let perfect = readoutsOf batch (fun t b o -> batch.Targets[batch.OutputIndex(t, b) + o])
                 Expect.floatClose Accuracy.high (score batch perfect) 1.0 "perfect readout"
 
             testCase (sprintf "%s: a readout that never fixates scores near 0" task.Name) <| fun () ->
-                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false } (Rng.Create(2UL))
+                let batch = task.Generate { Trials = 50; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create(2UL))
                 let never = readoutsOf batch (fun _ _ _ -> 0.0f)
                 Expect.isLessThan (score batch never) 0.1 "never fixating, no direction"
 
         testCase "a readout that fixates but points the wrong way loses the response share" <| fun () ->
             let task = (Catalog.tryFind "go").Value
-            let batch = task.Generate { Trials = 40; Timing = Timing.Default; Jittered = false } (Rng.Create(3UL))
+            let batch = task.Generate { Trials = 40; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create(3UL))
             let opposite =
                 readoutsOf batch (fun t b o ->
                     if o = 0 then batch.Targets[batch.OutputIndex(t, b)]

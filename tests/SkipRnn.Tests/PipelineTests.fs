@@ -150,7 +150,7 @@ let dynamicsTests =
         testCase "CD's coarse states are paired with the true states at the same time of the same period" <| fun () ->
             // θ = 40 (0.2 s steps): the 0.5 s periods round down to 0.4 s, and the 1 s burn-in does not.
             let task = (Catalog.tryFind "dmc").Value
-            let settings timing = { Trials = 2; Timing = timing; Jittered = false }
+            let settings timing = { Trials = 2; Timing = timing; Jittered = false; Buffers = None }
             let fine = task.Generate (settings Timing.Default) (SkipRnn.Numerics.Rng.Create 3UL)
             let coarse = task.Generate (settings (Timing.Default.Coarsened 40.0)) (SkipRnn.Numerics.Rng.Create 3UL)
             let pairs = DynamicsComparison.coarsePairs coarse fine 40

@@ -9,7 +9,7 @@ open SkipRnn.Model
 open SkipRnn.Engine
 open SkipRnn.Training
 
-let private nominal = { BatchSettings.Trials = 40; Timing = Timing.Default; Jittered = false }
+let private nominal = { BatchSettings.Trials = 40; Timing = Timing.Default; Jittered = false; Buffers = None }
 let private batchOf seed = RuleReversal.generate nominal (Rng.Create(seed))
 
 [<Tests>]
@@ -74,7 +74,7 @@ let generatorTests =
             Expect.all [ for t in 0 .. b.Steps - 1 do for s in 0 .. b.Trials - 1 do for u in 2 .. 3 -> b.Inputs[b.InputIndex(t, s) + u] ] ((=) 0.0f) "feedback comes from the network"
 
         testCase "training jitter: every period in [80, 120) steps, drawn per period" <| fun () ->
-            let lengths = [ for seed in 1UL .. 200UL -> (RuleReversal.generate { nominal with Jittered = true } (Rng.Create seed)).Periods[1..] |> Array.map (fun p -> p.Length) ]
+            let lengths = [ for seed in 1UL .. 200UL -> (RuleReversal.generate { nominal with Jittered = true; Buffers = None } (Rng.Create seed)).Periods[1..] |> Array.map (fun p -> p.Length) ]
             let all = lengths |> Array.concat
             Expect.equal (Array.min all) 80 "T − J"
             Expect.equal (Array.max all) 119 "T + J − 1"
@@ -100,7 +100,7 @@ let engineTests =
     testList "rule reversal in the engine" [
         testCase "a scripted readout gets the feedback the current rule gives its choices" <| fun () ->
             let arch, p = scriptedNetwork ()
-            let batch = RuleReversal.generate { Trials = 16; Timing = Timing.Default; Jittered = false } (Rng.Create 5UL)
+            let batch = RuleReversal.generate { Trials = 16; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create 5UL)
             let prepared = PreparedBatch.prepare arch batch
             use engine = new CpuEngine(arch, 1)
             let states, _ = engine.Trajectory(p, 0, prepared, SkipPlan.Empty batch.Steps, NoiseKey.Create(1UL, 1UL, 1UL))
@@ -120,7 +120,7 @@ let engineTests =
             let config = { RunConfig.Default with Task = task.Name }
             let arch = RunConfig.architecture config task
             let p = Parameters.initialize arch 1 2UL
-            let batch = RuleReversal.generate { Trials = 8; Timing = Timing.Default; Jittered = true } (Rng.Create 6UL)
+            let batch = RuleReversal.generate { Trials = 8; Timing = Timing.Default; Jittered = true; Buffers = None } (Rng.Create 6UL)
             let prepared = PreparedBatch.prepare arch batch
             use engine = new CpuEngine(arch, 1)
             let noise = NoiseKey.Create(2UL, 2UL, 2UL)
@@ -139,7 +139,7 @@ let engineTests =
                 // dt = 25 ms: 20 steps a period, 440 steps in all; θ·dt stays at most τ/2 so the modified dynamics
                 // stay tame (a coarse step beyond τ makes the logits explode and the comparison meaningless).
                 let timing = { Timing.Default with Dt = 0.025 }
-                let batch = RuleReversal.generate { Trials = 3; Timing = timing; Jittered = true } (Rng.Create 7UL)
+                let batch = RuleReversal.generate { Trials = 3; Timing = timing; Jittered = true; Buffers = None } (Rng.Create 7UL)
                 let plan = Integrator.planWith integrator (Some strategic) batch
                 Expect.isGreaterThan plan.Levels 1 "strategic skips are in the plan"
                 let p = Parameters.initialize arch 2 8UL

@@ -12,7 +12,7 @@ open SkipRnn.Tasks
 let private pi = Math.PI
 let private unitSpacing = 2.0 * pi / float Ring.Units
 
-let private settings trials jittered timing = { Trials = trials; Timing = timing; Jittered = jittered }
+let private settings trials jittered timing = { Trials = trials; Timing = timing; Jittered = jittered; Buffers = None }
 let private nominal trials = settings trials false Timing.Default
 let private draw task batchSettings (seed: int) = StandardTasks.generate task batchSettings (Rng.Create(uint64 seed))
 let private taskNamed name = (StandardTasks.tryFind name).Value

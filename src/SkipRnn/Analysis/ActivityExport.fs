@@ -39,7 +39,7 @@ module ActivityExport =
         if network < 0 || network >= parameters.Networks then
             invalidArg "network" (sprintf "network %d does not exist (the run has %d)" network parameters.Networks)
         let timing = config.Timing.Coarsened integrator.DtFactor
-        let batch = task.Generate { Trials = trials; Timing = timing; Jittered = false } (Rng.Create(seed, Streams.Analysis))
+        let batch = task.Generate { Trials = trials; Timing = timing; Jittered = false; Buffers = None } (Rng.Create(seed, Streams.Analysis))
         let plan = Integrator.planWith integrator strategic batch
         let prepared = PreparedBatch.prepare arch batch
         use engine = new CpuEngine(arch, 1)

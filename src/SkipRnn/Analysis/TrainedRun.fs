@@ -47,7 +47,7 @@ type TrainedRun private (folder: string, config: RunConfig, parameters: Paramete
     member _.Evaluate(trials: int, seed: uint64) =
         let task = (Catalog.tryFind config.Task).Value
         let arch = parameters.Architecture
-        let batch = task.Generate { Trials = trials; Timing = config.Timing; Jittered = false } (Rng.Create(seed, Streams.EvaluationTrials))
+        let batch = task.Generate { Trials = trials; Timing = config.Timing; Jittered = false; Buffers = None } (Rng.Create(seed, Streams.EvaluationTrials))
         use engine = new CpuEngine(arch)
         engine.Evaluate(parameters, Array.init parameters.Networks id, PreparedBatch.prepare arch batch,
                         SkipPlan.Empty batch.Steps, NoiseKey.Create(seed, Streams.EvaluationNoise, 0UL))

@@ -41,8 +41,14 @@ type SkipPlan =
     static member Build(steps: int, skips: Skip seq) =
         let skips = Array.ofSeq skips
         let levels = if skips.Length = 0 then 0 else (skips |> Array.map (fun s -> s.Level) |> Array.max) + 1
+        // Steps without a skip share one empty array, so that a plan costs little more than its three arrays.
         let by (keep: Skip -> bool) (key: Skip -> int) =
-            Array.init steps (fun t -> skips |> Array.filter (fun s -> keep s && key s = t) |> Array.sortBy (fun s -> s.Level))
+            let at = Array.create steps Array.empty<Skip>
+            for s in skips do
+                if keep s then at[key s] <- Array.append at[key s] [| s |]
+            for t in 0 .. steps - 1 do
+                if at[t].Length > 1 then at[t] <- Array.sortBy (fun s -> s.Level) at[t]
+            at
         { Steps = steps
           Levels = levels
           AnchoredAt = by (fun s -> not s.Anchor.AfterMixes) (fun s -> s.Anchor.Step)

@@ -67,9 +67,7 @@ module RuleReversal =
         let stimulusOf b k = stimuli.[b].[k]
         let ideal b k = answer (if k = 0 then 1 else ruleOf b (k - 1)) (stimulusOf b k)
         let grace = timing.Steps timing.ChoiceGrace
-        let inputs = Array.zeroCreate<float32> (steps * n * InputSize)
-        let targets = Array.zeroCreate<float32> (steps * n * OutputSize)
-        let lossWeights = Array.zeroCreate<float32> (steps * n)
+        let inputs, targets, lossWeights = BatchBuffers.take settings.Buffers (steps * n * InputSize) (steps * n * OutputSize) (steps * n)
         let responses = Array.init SequenceLength (fun k -> period (sprintf "response%d" (k + 1)))
         for k in 0 .. SequenceLength - 1 do
             let sample = period (sprintf "sample%d" (k + 1))

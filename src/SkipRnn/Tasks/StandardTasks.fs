@@ -263,8 +263,7 @@ module StandardTasks =
         let fixationInput (p: Period) =
             p.Name <> BurnInPeriod && (p.Name <> ResponsePeriod || reactionTime)
 
-        let inputs = Array.zeroCreate<float32> (steps * n * InputSize)
-        let targets = Array.zeroCreate<float32> (steps * n * OutputSize)
+        let inputs, targets, lossWeights = BatchBuffers.take settings.Buffers (steps * n * InputSize) (steps * n * OutputSize) (steps * n)
         let responseRings =
             answers
             |> Array.map (function
@@ -301,7 +300,6 @@ module StandardTasks =
                         inputs[i + k] <- inputs[i + k] + pattern[k]
 
         // Each window's squared error is averaged over its steps, trials and outputs; the loss is their sum.
-        let lossWeights = Array.zeroCreate<float32> (steps * n)
         let weight (w: Window) = float32 (1.0 / float (w.Length * n * OutputSize))
         for w in [ fixationWindow; responseWindow ] do
             Array.fill lossWeights (w.Start * n) (w.Length * n) (weight w)

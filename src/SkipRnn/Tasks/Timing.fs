@@ -39,4 +39,38 @@ type BatchSettings =
     { Trials: int
       Timing: Timing
       /// Draw jittered durations (training) or use the nominal ones (evaluation).
-      Jittered: bool }
+      Jittered: bool
+      /// Arrays to lay the batch out in, reused from batch to batch (a trainer's); None: fresh arrays.
+      Buffers: BatchBuffers option }
+
+/// The large arrays of a trial batch (inputs, targets, loss weights), kept from one batch to the next so that
+/// a training step allocates none: each grows to the largest batch seen and is handed out cleared. A batch laid
+/// out in them is valid until the next one is; its arrays may be longer than it needs (every reader indexes
+/// by the batch's sizes).
+and [<Sealed>] BatchBuffers() =
+    let mutable inputs: float32[] = [||]
+    let mutable targets: float32[] = [||]
+    let mutable lossWeights: float32[] = [||]
+    let take (current: float32[]) (length: int) =
+        if current.Length < length then Array.zeroCreate<float32> length
+        else
+            System.Array.Clear(current, 0, length)
+            current
+
+    member _.Inputs(length: int) =
+        inputs <- take inputs length
+        inputs
+    member _.Targets(length: int) =
+        targets <- take targets length
+        targets
+    member _.LossWeights(length: int) =
+        lossWeights <- take lossWeights length
+        lossWeights
+
+module BatchBuffers =
+
+    /// The three arrays of a batch: from the buffers, or fresh.
+    let take (buffers: BatchBuffers option) (inputs: int) (targets: int) (lossWeights: int) =
+        match buffers with
+        | Some b -> b.Inputs inputs, b.Targets targets, b.LossWeights lossWeights
+        | None -> Array.zeroCreate<float32> inputs, Array.zeroCreate<float32> targets, Array.zeroCreate<float32> lossWeights

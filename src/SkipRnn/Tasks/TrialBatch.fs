@@ -71,7 +71,8 @@ module Scoring =
 
 /// Everything a task hands to training: a batch of trials that share their timing (durations are drawn
 /// once per batch), laid out time-major: element (t, b, i) of an array with row size R is at
-/// (t * Trials + b) * R + i.
+/// (t * Trials + b) * R + i. A batch laid out in reused buffers (BatchSettings.Buffers) may have longer arrays
+/// than its sizes need: read them by the sizes, never by their lengths.
 type TrialBatch =
     { Task: string
       Trials: int

@@ -84,6 +84,8 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
               LastLosses = Array.create config.Networks nan
               Outcome = None }
     let everyNetwork = Array.init config.Networks id
+    // The training batches' arrays, reused from step to step.
+    let trainingBuffers = BatchBuffers()
 
     /// Where training stands (the optimizer state brought back from the device first, if it lives there).
     member _.State =
@@ -92,12 +94,13 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     member _.Architecture = arch
     member _.Engine = engine
 
-    /// The batch, plan and noise of training step `step` (a pure function of the config and the step).
+    /// The batch, plan and noise of training step `step` (a pure function of the config and the step). The batch
+    /// lives in the trainer's buffers: it is valid until the next call.
     member _.TrainingBatch(step: int) =
         let integrator = schedule.IntegratorAt step
         let timing = config.Timing.Coarsened integrator.DtFactor
         let rng = Rng.Create(config.Seed, Streams.TrainingTrials, uint64 step)
-        let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true } rng
+        let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true; Buffers = Some trainingBuffers } rng
         let prepared = PreparedBatch.prepare arch batch
         let strategic = config.StrategicRatio |> Option.bind (fun b -> schedule.StrategicRatioAt(step, b))
         integrator, prepared, Integrator.planWith integrator strategic batch, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step)
@@ -105,7 +108,7 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
     member _.EvaluationBatch(index: int) =
         let rng = Rng.Create(config.Seed, Streams.EvaluationTrials, uint64 index)
-        let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false } rng
+        let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false; Buffers = None } rng
         PreparedBatch.prepare arch batch, NoiseKey.Create(config.Seed, Streams.EvaluationNoise, uint64 index)
 
     /// One training step of every network that has not diverged.
