@@ -87,6 +87,24 @@ let vectorMathTests =
                     let a = 2.0 * Math.PI * float ts[i]
                     Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
                     Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
+        testCase "4-lane log (128-bit) agrees with Math.Log" <| fun () ->
+            if not Vector128.IsHardwareAccelerated then skiptest "this processor lacks 128-bit vectors, which this kernel needs"
+            let rng = Random(3)
+            for _ in 1 .. 2000 do
+                let xs = Array.init 4 (fun i -> if i = 0 then float32 (2.0 ** -24.0) else float32 (Math.Exp(rng.NextDouble() * 30.0 - 20.0)))
+                let y = VectorMath.log4 (Vector128.Create<float32>(xs: float32[]))
+                for i in 0 .. 3 do
+                    let e = Math.Log(float xs[i])
+                    Expect.isLessThan (abs (float (y.GetElement i) - e)) (3e-7 * max 1.0 (abs e)) (sprintf "log %g" xs[i])
+        testCase "4-lane sin and cos of 2πt (128-bit) agree with Math over a turn" <| fun () ->
+            if not Vector128.IsHardwareAccelerated then skiptest "this processor lacks 128-bit vectors, which this kernel needs"
+            for k in 0 .. 4095 / 4 do
+                let ts = Array.init 4 (fun i -> float32 (k * 4 + i) / 4096.0f)
+                let struct (s, c) = VectorMath.sinCosTurns4 (Vector128.Create<float32>(ts: float32[]))
+                for i in 0 .. 3 do
+                    let a = 2.0 * Math.PI * float ts[i]
+                    Expect.isLessThan (abs (float (s.GetElement i) - sin a)) 3e-7 (sprintf "sin at t = %g" ts[i])
+                    Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
         testCase "log agrees with Math.Log over (2^-24, 1] and beyond" <| fun () ->
             if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
             let rng = Random(1)

@@ -465,3 +465,23 @@ let reproducibilityTests =
             && fine.Answers = coarse.Answers
             && Array.forall2 (fun c a -> sameAnswer a (expectedAnswer task c)) fine.Conditions fine.Answers
     ]
+
+[<Tests>]
+let bufferTests =
+    testList "batch buffers" [
+        testCase "a batch laid out in reused buffers is the fresh batch, after a longer one and after a shorter one" <| fun () ->
+            let buffers = BatchBuffers()
+            for name, delays in [ "dmc", [ 2.0; 0.5; 1.0 ]; "rulereversal", [ 1.0; 1.0 ] ] do
+                let task = (Catalog.tryFind name).Value
+                for k, delay in List.indexed delays do
+                    let timing = { Timing.Default with Delay = delay }
+                    let generate b = task.Generate { Trials = 7; Timing = timing; Jittered = true; Buffers = b } (Rng.Create(9UL, uint64 k))
+                    let fresh = generate None
+                    let reused = generate (Some buffers)
+                    let same (a: float32[]) (b: float32[]) (length: int) what =
+                        Expect.isGreaterThanOrEqual b.Length length (sprintf "%s %s holds the batch" name what)
+                        Expect.sequenceEqual (Array.sub b 0 length) (Array.sub a 0 length) (sprintf "%s, delay %g: %s" name delay what)
+                    same fresh.Inputs reused.Inputs (fresh.Steps * fresh.Trials * fresh.InputSize) "inputs"
+                    same fresh.Targets reused.Targets (fresh.Steps * fresh.Trials * fresh.OutputSize) "targets"
+                    same fresh.LossWeights reused.LossWeights (fresh.Steps * fresh.Trials) "loss weights"
+    ]

@@ -51,8 +51,9 @@ and [<Sealed>] BatchBuffers() =
     let mutable inputs: float32[] = [||]
     let mutable targets: float32[] = [||]
     let mutable lossWeights: float32[] = [||]
+    // A quarter of headroom, so that the next batch's jitter rarely needs a larger one.
     let take (current: float32[]) (length: int) =
-        if current.Length < length then Array.zeroCreate<float32> length
+        if current.Length < length then Array.zeroCreate<float32> (length + length / 4)
         else
             System.Array.Clear(current, 0, length)
             current

@@ -43,7 +43,7 @@ type CpuTrainingEngine(arch: Architecture, ?workers: int) =
     member _.Engine = engine
 
     interface ITrainingEngine with
-        member _.Description = sprintf "cpu, %d workers" engine.Workers
+        member _.Description = sprintf "cpu, %d workers, %s" engine.Workers (SkipRnn.Numerics.Simd.describe ())
         member _.Architecture = arch
         member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence) =
             if gradients.Length <> parameters.Values.Length then gradients <- Array.zeroCreate parameters.Values.Length
