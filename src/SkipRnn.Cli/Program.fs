@@ -15,6 +15,9 @@ let private listTasks () =
 let main argv =
     let parser = ArgumentParser.Create<SkipRnnArgs>(programName = "skiprnn")
     try
+        match SkipRnn.Numerics.Simd.settingError with
+        | Some message -> fail "%s" message
+        | None -> ()
         let results = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match results.GetSubCommand() with
         | Train args -> TrainCommand.run args

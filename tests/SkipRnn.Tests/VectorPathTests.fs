@@ -56,3 +56,19 @@ let vectorPathTests =
             let options = [ "--task"; "go"; "--activation"; "tanh" ]
             agree "128" (trainWith "128" "128-bit" options) (trainWith "scalar" "scalar kernels" options)
     ]
+
+[<Tests>]
+let simdSettingTests =
+    testList "SKIPRNN_SIMD" [
+        testCase "a value it does not know is refused with one line and exit code 2" <| fun () ->
+            let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll"))
+            info.ArgumentList.Add "tasks"
+            info.Environment["SKIPRNN_SIMD"] <- "avx9"
+            use p = Process.Start info
+            let err = p.StandardError.ReadToEndAsync()
+            p.StandardOutput.ReadToEnd() |> ignore
+            p.WaitForExit()
+            Expect.equal p.ExitCode 2 "exit code"
+            Expect.equal (err.Result.Trim()) "skiprnn: SKIPRNN_SIMD must be 512, 256, 128 or scalar, got 'avx9'" "one line"
+    ]

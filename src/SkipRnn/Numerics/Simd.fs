@@ -8,17 +8,20 @@ open System.Runtime.Intrinsics
 /// SKIPRNN_SIMD=512, 256, 128 or scalar caps the width (to test or time a narrower path on a wider machine).
 module Simd =
 
-    /// The cap SKIPRNN_SIMD sets, in bits (scalar: 0); no cap when it is unset.
-    let private cap =
+    /// The cap SKIPRNN_SIMD sets, in bits (scalar: 0), or what is wrong with it; no cap when it is unset.
+    let private cap, problem =
         match Environment.GetEnvironmentVariable "SKIPRNN_SIMD" with
-        | null | "" -> Int32.MaxValue
+        | null | "" -> Int32.MaxValue, None
         | s ->
             match s.Trim().ToLowerInvariant() with
-            | "512" -> 512
-            | "256" -> 256
-            | "128" -> 128
-            | "scalar" | "0" -> 0
-            | other -> failwithf "SKIPRNN_SIMD must be 512, 256, 128 or scalar, got '%s'" other
+            | "512" -> 512, None
+            | "256" -> 256, None
+            | "128" -> 128, None
+            | "scalar" | "0" -> 0, None
+            | other -> Int32.MaxValue, Some(sprintf "SKIPRNN_SIMD must be 512, 256, 128 or scalar, got '%s'" other)
+
+    /// Why SKIPRNN_SIMD was ignored, if it was (the command line refuses to run with it).
+    let settingError = problem
 
     /// 512-bit vectors (AVX-512).
     let hasAvx512 = cap >= 512 && Vector512.IsHardwareAccelerated
