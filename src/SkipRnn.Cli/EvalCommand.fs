@@ -13,6 +13,10 @@ open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
 let run (args: ParseResults<EvalArgs>) =
+    match args.TryGetResult EvalArgs.Seed, args.TryGetResult EvalArgs.Workers with
+    | Some s, _ when s < 0 -> fail "the seed must not be negative, got %d" s
+    | _, Some w when w < 1 -> fail "the number of workers must be at least 1, got %d" w
+    | _ -> ()
     let device = device (args.TryGetResult EvalArgs.Device)
     let run = loadRun (args.GetResult EvalArgs.Weights)
     let config = { run.Config with EvaluationTrials = args.TryGetResult EvalArgs.Trials |> Option.defaultValue run.Config.EvaluationTrials }

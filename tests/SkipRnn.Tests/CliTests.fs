@@ -33,7 +33,7 @@ let cliTests =
     testList "command line" [
         testCase "unknown task" <| fun () -> rejects [ "train"; "--task"; "flying"; "--out"; out ] "unknown task 'flying'"
         testCase "unknown method" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "lstm"; "--out"; out ] "unknown method 'lstm'"
-        testCase "θ < 1" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "sctt"; "--skip"; "0"; "--out"; out ] "skip length θ must be at least 1"
+        testCase "θ < 1" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "sctt"; "--skip"; "0"; "--out"; out ] "skip length θ must be a number of steps from 1"
         testCase "β above 1" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "dasc"; "--init-ratio"; "1.5"; "--out"; out ] "(0, 1]"
         testCase "β of 0" <| fun () -> rejects [ "train"; "--task"; "go"; "--method"; "dasc"; "--init-ratio"; "0"; "--out"; out ] "(0, 1]"
         testCase "zero networks" <| fun () -> rejects [ "train"; "--task"; "go"; "--networks"; "0"; "--out"; out ] "number of networks must be at least 1"
@@ -49,6 +49,33 @@ let cliTests =
             File.WriteAllText(config, "task = go")
             rejects [ "train"; "--config"; config; "--out"; out ] "not valid JSON"
         testCase "an unknown option" <| fun () -> rejects [ "train"; "--frobnicate" ] "unrecognized argument"
+        // Values that used to crash with "internal error" or be changed silently (issue 18, cases 3 and 4): each is
+        // refused with one line before the run folder exists, so the corrected command can use it.
+        for args, expected in
+            [ [ "--noise"; "NaN" ], "noise scale must be a finite"
+              [ "--learning-rate"; "Infinity" ], "learning rate must be a finite"
+              [ "--stimulus"; "NaN" ], "stimulus must be a finite"
+              [ "--burn-in"; "Infinity" ], "burn-in must be a finite"
+              [ "--fixation"; "-0.3" ], "fixation must be a finite, non-negative"
+              [ "--response"; "-0.2" ], "response must be a finite, non-negative"
+              [ "--jitter"; "5" ], "less the jitter of 5 s"
+              [ "--dt"; "10" ], "would last 0 steps at dt = 10 s"
+              [ "--grace"; "-1" ], "grace must be a finite, non-negative"
+              [ "--task"; "dlygo"; "--delay"; "0" ], "period delay would last"
+              [ "--task"; "rulereversal"; "--wait"; "-1" ], "wait must be a finite, non-negative"
+              [ "--method"; "cd"; "--skip"; "150" ], "on CD's grid at θ0 = 150"
+              [ "--networks"; "2000000000" ], "GB of memory"
+              [ "--trials"; "100000" ], "GB of memory"
+              [ "--method"; "sctt"; "--skip"; "Infinity" ], "must be a finite number of steps"
+              [ "--workers"; "0" ], "workers must be at least 1"
+              [ "--strategic-ratio"; "0.5" ], "multi-trial task" ] do
+            testCase (sprintf "train %s" (String.concat " " args)) <| fun () ->
+                let folder = Path.Combine(Path.GetTempPath(), "skiprnn-refused-" + string (Guid.NewGuid()))
+                let task = if List.contains "--task" args then [] else [ "--task"; "go" ]
+                let networks = if List.contains "--networks" args then [] else [ "--networks"; "2" ]
+                rejects ([ "train" ] @ task @ networks @ [ "--max-steps"; "20" ] @ args @ [ "--out"; folder ]) expected
+                Expect.isFalse (Directory.Exists folder) "no run folder is created"
+        testCase "eval --seed -1" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath(); "--seed"; "-1" ] "seed must not be negative"
         testCase "eval of a folder that is no run" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath() ] "not a run folder"
         testCase "train, then eval, end to end" <| fun () ->
             let code, stdout, err = run [ "train"; "--task"; "go"; "--networks"; "2"; "--max-steps"; "10"; "--quiet"; "--out"; out ]

@@ -63,7 +63,7 @@ let configTests =
             Expect.stringContains (ConfigJson.parse """{ "seed": 1e17 }""" |> function Error e -> e | Ok _ -> "") "2^53" "a seed a double cannot hold exactly"
             Expect.stringContains (ConfigJson.parse """{ "networks": 1e10 }""" |> function Error e -> e | Ok _ -> "") "whole number" "an int that does not fit"
         testCase "every key written is read back to the same configuration" <| fun () ->
-            let c = { RunConfig.Default with Task = "dmc"; Method = CD 10.0; FreshOptimizerPerStage = false; StrategicRatio = Some 0.3
+            let c = { RunConfig.Default with Task = "rulereversal"; Method = CD 10.0; FreshOptimizerPerStage = false; StrategicRatio = Some 0.3
                                              LearningRate = Some 0.01; Timing = { RunConfig.Default.Timing with Delay = 2.0 } }
             Expect.equal (ConfigJson.parse (ConfigJson.toJson c)) (Ok c) "round trip"
     ]
@@ -86,4 +86,48 @@ let configBytesTests =
             Expect.equal (c.Units, c.LearningRate, c.EffectiveLearningRate) (100, None, 0.001) "0.1/N of the new N"
             let kept = withFile """{ "task": "go", "learningRate": 0.01 }""" [ "--units"; "100" ] |> Result.defaultWith failwith
             Expect.equal kept.LearningRate (Some 0.01) "a rate of its own stays"
+    ]
+
+/// A random value for a key: a number of any size or sign, a whole number, text, a flag, null, or an object.
+let private randomValue (rng: Random) : string =
+    match rng.Next 9 with
+    | 0 -> "null"
+    | 1 -> (if rng.Next 2 = 0 then "true" else "false")
+    | 2 -> sprintf "\"%s\"" ([| "go"; "dlygo"; "rulereversal"; "dasc"; "cd"; "sctt"; "relu"; "tanh"; ""; "x" |][rng.Next 10])
+    | 3 -> "{}"
+    | 4 -> string (rng.Next(-5, 60))
+    | 5 -> sprintf "%g" (rng.NextDouble() * 2.0 - 0.5)
+    | 6 -> sprintf "%g" (Math.Pow(10.0, float (rng.Next(-8, 12))))
+    | 7 -> sprintf "%g" (-rng.NextDouble())
+    | _ -> string (rng.Next(1, 4))
+
+[<Tests>]
+let randomConfigTests =
+    testList "random configurations" [
+        testCase "500 random documents are read into a configuration that trains a step, or refused in one sentence" <| fun () ->
+            let rng = Random(18)
+            let keys = ConfigSchema.fields |> List.filter (fun f -> not f.InTiming) |> List.map (fun f -> f.Key) |> Array.ofList
+            let timingKeys = ConfigSchema.fields |> List.filter (fun f -> f.InTiming) |> List.map (fun f -> f.Key) |> Array.ofList
+            let mutable trained = 0
+            for _ in 1 .. 500 do
+                let pick (from: string[]) count = [ for _ in 1 .. count -> from[rng.Next from.Length] ] |> List.distinct
+                let entries = pick keys (rng.Next 6) |> List.map (fun k -> sprintf "\"%s\": %s" k (randomValue rng))
+                let timing = pick timingKeys (rng.Next 3) |> List.map (fun k -> sprintf "\"%s\": %s" k (randomValue rng))
+                let extra = if rng.Next 10 = 0 then [ "\"netwroks\": 2" ] else []
+                let all = entries @ extra @ (if timing.IsEmpty then [] else [ sprintf "\"timing\": { %s }" (String.concat ", " timing) ])
+                let json = sprintf "{ %s }" (String.concat ", " all)
+                match (try ConfigJson.parse json with e -> failtestf "%s threw %s" json (e.GetType().Name)) with
+                | Error message ->
+                    Expect.isFalse (String.IsNullOrWhiteSpace message || message.Contains "\n") (sprintf "one sentence for %s" json)
+                | Ok c ->
+                    // Small enough to run here: the sizes capped, the rest as read.
+                    let small = { c with Networks = 1; Trials = min c.Trials 3; EvaluationTrials = 2; MaxSteps = 1 }
+                    match RunConfig.validate small with
+                    | Error _ -> ()
+                    | Ok small ->
+                        RunConfig.memoryEstimate small |> ignore
+                        use t = new Trainer(small, (SkipRnn.Tasks.Catalog.tryFind small.Task).Value, 1)
+                        t.TrainStep() |> ignore
+                        trained <- trained + 1
+            Expect.isGreaterThan trained 25 "enough of them were valid to train"
     ]

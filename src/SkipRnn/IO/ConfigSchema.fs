@@ -80,6 +80,7 @@ module ConfigSchema =
         let row = c.Method.Row
         let currentTheta, currentBeta = Method.hyperparameters c.Method
         let theta = defaultArg theta currentTheta
+        if row.UsesTheta && not (Double.IsFinite theta) then fail "the skip length θ of %s must be a finite number of steps, got %g" row.Name theta
         match row.Dynamics with
         | Skipped _ when theta <> Math.Floor theta ->
             fail "the skip length θ of %s must be a whole number of steps, got %g" row.Name theta

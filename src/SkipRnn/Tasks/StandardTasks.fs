@@ -110,7 +110,8 @@ module StandardTasks =
             let t = timing.Steps seconds
             let shortest = if jittered && name <> ResponsePeriod then t - j else t
             if shortest < 1 then
-                invalidArg "settings" (sprintf "period %s would last %d steps at dt = %g s" name shortest timing.Dt)
+                let less = if shortest <> t then sprintf " (%g s less the jitter of %g s)" seconds timing.Jitter else ""
+                invalidArg "settings" (sprintf "period %s would last %d steps at dt = %g s%s" name shortest timing.Dt less)
             if name = ResponsePeriod then t
             elif jittered then rng.UniformInt(t - j, t + j)
             else

@@ -99,6 +99,8 @@ module Method =
     let tryCreate (name: string) (skip: float) (initRatio: float) : Result<Method, string> =
         match tryFindRow name with
         | None -> Error(sprintf "unknown method '%s' (choose %s)" (name.Trim().ToLowerInvariant()) (choices ()))
+        | Some r when r.UsesTheta && not (System.Double.IsFinite skip) ->
+            Error(sprintf "the skip length θ of %s must be a finite number of steps, got %g" r.Name skip)
         | Some r ->
             match r.Dynamics with
             | Skipped _ when skip <> System.Math.Floor skip ->

@@ -1,5 +1,6 @@
 namespace SkipRnn.Training
 
+open System
 open SkipRnn.Tasks
 open SkipRnn.Model
 
@@ -93,6 +94,28 @@ module RunConfig =
                     InputUnits = config.Units; OutputStart = 0; OutputUnits = config.Units; Readout = Softmax }
         { arch with Activation = config.Activation; Dale = config.Dale; NoiseScale = config.NoiseScale }
 
+    /// Whether one batch of the task can be laid out with a timing: the shortest jittered period must last a step
+    /// and the grace times must leave the scored windows non-empty (the generator's own checks, run on one trial).
+    let private layOut (task: TaskDefinition) (timing: Timing) (grid: string) =
+        try Ok(task.Generate { Trials = 1; Timing = timing; Jittered = true; Buffers = None } (SkipRnn.Numerics.Rng.Create(0UL)))
+        with :? ArgumentException as e when e.ParamName = "settings" -> Error(sprintf "%s%s" (e.Message.Split(" (Parameter")[0]) grid)
+
+    /// The first thing wrong with the numbers of a timing: each finite, the durations not negative, dt positive.
+    let private timingError (t: Timing) =
+        let durations =
+            [ "burn-in", t.BurnIn; "fixation", t.Fixation; "stimulus", t.Stimulus; "delay", t.Delay; "response", t.Response
+              "jitter", t.Jitter; "grace", t.Grace; "feedback", t.Feedback; "wait", t.Wait; "choice-grace", t.ChoiceGrace ]
+        if not (Double.IsFinite t.Dt && t.Dt > 0.0) then Some(sprintf "dt must be a positive number of seconds, got %g" t.Dt)
+        else
+            match durations |> List.tryFind (fun (_, v) -> not (Double.IsFinite v && v >= 0.0)) with
+            | Some (name, v) -> Some(sprintf "the %s must be a finite, non-negative number of seconds, got %g" name v)
+            | None ->
+                // A generous bound on a trial's steps (the paper's are 300 to 1,000), far from overflowing any index.
+                let longest = durations |> List.sumBy snd
+                if longest / t.Dt > 100000.0 then
+                    Some(sprintf "a trial would last up to %.3g steps at dt = %g s; at most 100,000 are allowed" (longest / t.Dt) t.Dt)
+                else None
+
     /// One clear sentence for the first thing wrong with a config, or the config.
     let validate (config: RunConfig) : Result<RunConfig, string> =
         let beta name b =
@@ -100,7 +123,8 @@ module RunConfig =
         let methodError =
             let row = config.Method.Row
             let theta, beta0 = Method.hyperparameters config.Method
-            if row.UsesTheta && not (theta >= 1.0) then Some (sprintf "the skip length θ must be at least 1, got %g" theta)
+            if row.UsesTheta && not (Double.IsFinite theta && theta >= 1.0 && theta <= 100000.0) then
+                Some (sprintf "the skip length θ must be a number of steps from 1 to 100000, got %g" theta)
             elif row.UsesBeta then beta row.Name beta0
             else None
         match methodError with
@@ -116,10 +140,44 @@ module RunConfig =
             elif config.MaxSteps < 1 then Error "the maximum number of training steps must be at least 1"
             elif config.AnnealSteps < 0 then Error "the annealing span must not be negative"
             elif not (config.Criterion > 0.0 && config.Criterion <= 1.0) then Error "the criterion must lie in (0, 1]"
-            elif config.NoiseScale < 0.0 then Error "the noise scale must not be negative"
-            elif config.LearningRate |> Option.exists (fun lr -> not (lr > 0.0)) then Error "the learning rate must be positive"
-            elif not (config.Timing.Dt > 0.0) then Error "dt must be positive"
+            elif not (Double.IsFinite config.NoiseScale && config.NoiseScale >= 0.0) then
+                Error (sprintf "the noise scale must be a finite, non-negative number, got %g" config.NoiseScale)
+            elif config.LearningRate |> Option.exists (fun lr -> not (Double.IsFinite lr && lr > 0.0)) then
+                Error (sprintf "the learning rate must be a finite, positive number, got %g" config.LearningRate.Value)
             elif not (config.DivergenceThreshold > 0.0) then Error "the divergence threshold must be positive"
             elif config.StrategicRatio |> Option.exists (fun b -> not (b > 0.0 && b <= 1.0)) then
                 Error (sprintf "the strategic ratio β'0 must lie in (0, 1], got %g" config.StrategicRatio.Value)
-            else Ok config
+            else
+                let task = (Catalog.tryFind config.Task).Value
+                let coarsest =
+                    match config.Method.Row.Dynamics with
+                    | Coarsened -> fst (Method.hyperparameters config.Method)
+                    | BaseModel | Skipped _ -> 1.0
+                match timingError config.Timing with
+                | Some e -> Error e
+                | None ->
+                    match layOut task config.Timing "" with
+                    | Error e -> Error e
+                    | Ok batch when config.StrategicRatio.IsSome && batch.Boundaries.Length = 0 ->
+                        Error (sprintf "strategic skips go between the trials of a multi-trial task (rulereversal); %s has one trial" task.Name)
+                    | Ok _ when coarsest > 1.0 ->
+                        layOut task (config.Timing.Coarsened coarsest) (sprintf " (on CD's grid at θ0 = %g)" coarsest)
+                        |> Result.map (fun _ -> config)
+                    | Ok _ -> Ok config
+
+    /// A rough upper bound of the memory a run needs, in bytes: the parameters with their gradients and Adam's
+    /// moments, a training batch and an evaluation batch, and what each worker keeps for them (every state, f',
+    /// readouts), at the longest jittered trial.
+    let memoryEstimate (config: RunConfig) =
+        let task = (Catalog.tryFind config.Task).Value
+        let arch = architecture config task
+        let nominal = task.Generate { Trials = 1; Timing = config.Timing; Jittered = false; Buffers = None } (SkipRnn.Numerics.Rng.Create(0UL))
+        let steps = float nominal.Steps + 8.0 * float (config.Timing.Steps config.Timing.Jitter)
+        let padded = float ((arch.Units + 15) / 16 * 16)
+        let io = float (task.InputSize + task.OutputSize + 1)
+        let workers = float (min Environment.ProcessorCount config.Networks)
+        let parameters = 16.0 * float config.Networks * float arch.ParameterCount
+        let batch (trials: int) = 4.0 * steps * float trials * io
+        let perWorker (trials: int) = 4.0 * steps * float trials * (3.0 * padded + 2.0 * float task.OutputSize)
+        int64 (parameters + batch config.Trials + batch config.EvaluationTrials
+               + workers * (perWorker config.Trials + perWorker config.EvaluationTrials))
