@@ -76,6 +76,11 @@ let run (args: ParseResults<TrainArgs>) =
         match Files.ensureWritableFolder out with
         | Ok d -> d
         | Error message -> fail "%s" message
+    // One writer per run folder: a second train into it is refused at once, naming the first.
+    use _writer =
+        match FolderLock.TryAcquire(dir, sprintf "skiprnn train --task %s --method %s" config.Task config.Method.Name) with
+        | Ok held -> held
+        | Error message -> fail "%s" message
     let configJson = ConfigJson.toJson config
     let configPath = RunDirectory.configFile dir
     if File.Exists configPath && File.ReadAllText configPath <> configJson then

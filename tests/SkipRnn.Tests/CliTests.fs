@@ -75,6 +75,26 @@ let cliTests =
                 let networks = if List.contains "--networks" args then [] else [ "--networks"; "2" ]
                 rejects ([ "train" ] @ task @ networks @ [ "--max-steps"; "20" ] @ args @ [ "--out"; folder ]) expected
                 Expect.isFalse (Directory.Exists folder) "no run folder is created"
+        testCase "two trains into one folder: the second is refused at once, naming the first" <| fun () ->
+            let folder = Path.Combine(Path.GetTempPath(), "skiprnn-lock-" + string (Guid.NewGuid()))
+            let args = [ "train"; "--task"; "go"; "--networks"; "2"; "--max-steps"; "100000"; "--quiet"; "--out"; folder ]
+            let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll"))
+            for a in args do info.ArgumentList.Add a
+            use first = Process.Start info
+            try
+                let owner = Path.Combine(folder, ".lock.owner")
+                let clock = Stopwatch.StartNew()
+                while not (File.Exists owner) && clock.Elapsed.TotalSeconds < 60.0 && not first.HasExited do
+                    Threading.Thread.Sleep 100
+                Expect.isTrue (File.Exists owner) "the first train holds the folder"
+                let started = Stopwatch.StartNew()
+                rejects args (sprintf "is in use by process %d" first.Id)
+                Expect.isLessThan started.Elapsed.TotalSeconds 20.0 "refused at once, not after waiting"
+            finally
+                if not first.HasExited then first.Kill()
+                first.WaitForExit()
+                try Directory.Delete(folder, true) with _ -> ()
         testCase "eval --seed -1" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath(); "--seed"; "-1" ] "seed must not be negative"
         testCase "eval of a folder that is no run" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath() ] "not a run folder"
         testCase "train, then eval, end to end" <| fun () ->
