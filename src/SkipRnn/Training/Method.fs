@@ -47,8 +47,9 @@ type MethodRow =
 
 module Method =
 
-    // The method table: one row per method. A new method is a case of Method, a row here, and its line in
-    // `row` and `hyperparameters`; a new kind of skip is a case of SkipKind with its anchor (Integrator.fs).
+    // The method table: one row per method. A new method is a case of Method, a row here listed in `rows`, and its
+    // line in `row` and `hyperparameters` (the compiler names both; a test checks `rows`); a new kind of skip is a
+    // case of SkipKind with its anchor (Integrator.fs).
     let control =
         { Name = "control"; LabelPrefix = "Control"; Summary = "the base model, Euler at dt"; Dynamics = BaseModel
           Colour = "#333333"; Make = fun _ _ -> Control }
