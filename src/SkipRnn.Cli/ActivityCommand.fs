@@ -12,6 +12,9 @@ open SkipRnn.Cli.Arguments
 open SkipRnn.Cli.Output
 
 let run (args: ParseResults<ActivityArgs>) =
+    let out = args.GetResult ActivityArgs.Out
+    if Directory.Exists out then
+        fail "--out %s is a folder: give the file to write, such as %s" out (Path.Combine(out, "activity.npz"))
     let run = loadRun (args.GetResult ActivityArgs.Weights)
     let config = run.Config
     let parameters = run.Parameters
@@ -40,7 +43,6 @@ let run (args: ParseResults<ActivityArgs>) =
         | Ok m -> Method.integrator m theta beta
         | Error message -> fail "%s" message
     let strategic = args.TryGetResult ActivityArgs.Strategic_Ratio
-    let out = args.GetResult ActivityArgs.Out
     let folder = Path.GetDirectoryName(Path.GetFullPath out)
     match Files.ensureWritableFolder folder with
     | Error message -> fail "%s" message

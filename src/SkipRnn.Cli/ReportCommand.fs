@@ -15,6 +15,9 @@ let run (args: ParseResults<ReportArgs>) =
     let layout = { Root = defaultArg (args.TryGetResult ReportArgs.Results) "results" }
     let paperFolder = args.TryGetResult Paper_Values |> Option.defaultValue (Path.Combine(AppContext.BaseDirectory, "paper"))
     if not (Directory.Exists paperFolder) then fail "the folder of the paper's values %s does not exist" paperFolder
+    // A report reads a store; it never makes an empty one where a folder name was mistyped.
+    if not (File.Exists layout.Store) then
+        fail "no results store at %s: run an experiment into it first (skiprnn experiment run …), or give the right --results" layout.Store
     use store = ExperimentCommand.openStore layout
     store.ReplacePaperValues(PaperValues.load paperFolder)
     let path, claims, figures = ReportBuilder.write store profile layout.Report

@@ -95,6 +95,8 @@ let cliTests =
                 if not first.HasExited then first.Kill()
                 first.WaitForExit()
                 try Directory.Delete(folder, true) with _ -> ()
+        testCase "activity --out a folder" <| fun () ->
+            rejects [ "activity"; "--weights"; Path.GetTempPath(); "--out"; Path.GetTempPath() ] "is a folder: give the file to write"
         testCase "eval --seed -1" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath(); "--seed"; "-1" ] "seed must not be negative"
         testCase "eval of a folder that is no run" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath() ] "not a run folder"
         testCase "train, then eval, end to end" <| fun () ->

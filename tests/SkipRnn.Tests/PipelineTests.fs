@@ -306,4 +306,8 @@ let experimentCliTests =
             rejects [ "experiment"; "run"; "figure1"; "--profile"; "tiny"; "--results"; Path.Combine(blocker, "results") ] "cannot write"
         testCase "report of an unknown profile" <| fun () ->
             rejects [ "report"; "--profile"; "huge" ] "unknown profile 'huge'"
+        testCase "a report of a results folder without a store is refused, and makes none" <| fun () ->
+            let folder = Path.Combine(Path.GetTempPath(), "skiprnn-no-results-" + string (Guid.NewGuid()))
+            rejects [ "report"; "--results"; folder ] "no results store at"
+            Expect.isFalse (File.Exists(Path.Combine(folder, "skiprnn.duckdb"))) "no store made"
     ]
