@@ -45,6 +45,12 @@ type Progress(quiet: bool) =
         if not quiet && interactive && lastWidth > 0 then eprintfn ""
 
 /// A finished run's folder, or one line saying why it is not one.
+/// The results folder when none is given: SKIPRNN_RESULTS, as build.fsx reads it, or results/.
+let defaultResults () =
+    match Environment.GetEnvironmentVariable "SKIPRNN_RESULTS" with
+    | null | "" -> "results"
+    | folder -> folder
+
 let loadRun (folder: string) =
     try SkipRnn.Analysis.TrainedRun.Load folder
     with

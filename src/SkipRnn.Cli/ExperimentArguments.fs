@@ -23,7 +23,7 @@ type ExperimentRunArgs =
             match a with
             | Names _ -> "experiments to run (see skiprnn experiment list), or all."
             | Profile _ -> "scale: " + SkipRnn.Experiments.Profiles.choices () + "."
-            | Results _ -> "results folder holding the store (skiprnn.duckdb) and the job folders (default: results)."
+            | Results _ -> "results folder holding the store (skiprnn.duckdb) and the job folders (default: SKIPRNN_RESULTS, or results)."
             | Pipeline _ -> "comma-separated experiments of the whole pipeline, for progress and time left across stages."
             | Workers _ -> "worker threads (default: all cores)."
 
@@ -46,5 +46,5 @@ type ReportArgs =
         member a.Usage =
             match a with
             | Profile _ -> "profile to report on: " + SkipRnn.Experiments.Profiles.choices () + "."
-            | Results _ -> "results folder (default: results); the report goes to its report/index.html, the tables to csv/."
+            | Results _ -> "results folder (default: SKIPRNN_RESULTS, or results); the report goes to its report/index.html, the tables to csv/."
             | Paper_Values _ -> "folder of the paper's tables as CSV (default: the copy next to the program)."

@@ -48,7 +48,7 @@ let private run (args: ParseResults<ExperimentRunArgs>) =
     for n in pipeline do experimentOf n |> ignore
     let workers = args.TryGetResult ExperimentRunArgs.Workers
     if workers |> Option.exists (fun w -> w < 1) then fail "the number of workers must be at least 1"
-    let layout = { Root = defaultArg (args.TryGetResult ExperimentRunArgs.Results) "results" }
+    let layout = { Root = defaultArg (args.TryGetResult ExperimentRunArgs.Results) (defaultResults ()) }
     use store = openStore layout
     use cancel = new CancellationTokenSource()
     // Ctrl-C and SIGTERM stop at the next training step; the running job keeps its checkpoint.

@@ -12,7 +12,7 @@ open SkipRnn.Cli.Output
 
 let run (args: ParseResults<ReportArgs>) =
     let profile = (ExperimentCommand.profileOf (args.TryGetResult ReportArgs.Profile)).Name
-    let layout = { Root = defaultArg (args.TryGetResult ReportArgs.Results) "results" }
+    let layout = { Root = defaultArg (args.TryGetResult ReportArgs.Results) (defaultResults ()) }
     let paperFolder = args.TryGetResult Paper_Values |> Option.defaultValue (Path.Combine(AppContext.BaseDirectory, "paper"))
     if not (Directory.Exists paperFolder) then fail "the folder of the paper's values %s does not exist" paperFolder
     // A report reads a store; it never makes an empty one where a folder name was mistyped.

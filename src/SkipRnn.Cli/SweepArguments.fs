@@ -60,7 +60,7 @@ type SweepMergeArgs =
         member a.Usage =
             match a with
             | Folder _ -> "the sweep's folder (sweep plan --out)."
-            | Results _ -> "results folder whose store (skiprnn.duckdb) receives the runs (default: results)."
+            | Results _ -> "results folder whose store (skiprnn.duckdb) receives the runs (default: SKIPRNN_RESULTS, or results)."
             | Fail_If_Unfinished -> "exit with code 1 if any planned run is unfinished."
 
 type SweepArgs =

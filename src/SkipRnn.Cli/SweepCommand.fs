@@ -150,7 +150,7 @@ let private merge (args: ParseResults<SweepMergeArgs>) =
     let sweep = { Root = folder }
     if not (Directory.Exists sweep.Runs || Directory.Exists(Sweep.sweepsFolder sweep)) then
         fail "%s holds no sweep (neither runs/ nor sweeps/)" folder
-    let results = { Root = defaultArg (args.TryGetResult SweepMergeArgs.Results) "results" }
+    let results = { Root = defaultArg (args.TryGetResult SweepMergeArgs.Results) (defaultResults ()) }
     use store = ExperimentCommand.openStore results
     let summary = Sweep.merge store sweep
     for w in summary.Warnings do eprintfn "warning: %s" w

@@ -6,17 +6,22 @@ open System.IO
 open System.Diagnostics
 open Expecto
 
-/// Runs the skiprnn program (built next to the tests) and returns exit code, stdout and stderr.
-let run (args: string list) =
+/// Runs the skiprnn program (built next to the tests) with these environment variables set, and returns exit code,
+/// stdout and stderr.
+let runWith (environment: (string * string) list) (args: string list) =
     let dll = Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll")
     let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
     info.ArgumentList.Add dll
     for a in args do info.ArgumentList.Add a
+    for name, value in environment do info.Environment[name] <- value
     use p = Process.Start info
     let out = p.StandardOutput.ReadToEndAsync()
     let err = p.StandardError.ReadToEnd()
     p.WaitForExit()
     p.ExitCode, out.Result, err
+
+/// Runs the skiprnn program and returns exit code, stdout and stderr.
+let run (args: string list) = runWith [] args
 
 let private rejects (args: string list) (expected: string) =
     let code, _, err = run args
@@ -95,6 +100,11 @@ let cliTests =
                 if not first.HasExited then first.Kill()
                 first.WaitForExit()
                 try Directory.Delete(folder, true) with _ -> ()
+        testCase "SKIPRNN_RESULTS is the results folder when --results is not given" <| fun () ->
+            let folder = Path.Combine(Path.GetTempPath(), "skiprnn-env-results-" + string (Guid.NewGuid()))
+            let code, _, err = runWith [ "SKIPRNN_RESULTS", folder ] [ "report" ]
+            Expect.equal code 2 "no store there"
+            Expect.stringContains err (Path.Combine(folder, "skiprnn.duckdb")) "the folder of SKIPRNN_RESULTS"
         testCase "activity --out a folder" <| fun () ->
             rejects [ "activity"; "--weights"; Path.GetTempPath(); "--out"; Path.GetTempPath() ] "is a folder: give the file to write"
         testCase "eval --seed -1" <| fun () -> rejects [ "eval"; "--weights"; Path.GetTempPath(); "--seed"; "-1" ] "seed must not be negative"
