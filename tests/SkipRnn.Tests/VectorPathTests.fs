@@ -4,7 +4,6 @@ module SkipRnn.Tests.VectorPathTests
 
 open System
 open System.IO
-open System.Diagnostics
 open Expecto
 open SkipRnn.Numerics
 
@@ -12,17 +11,11 @@ open SkipRnn.Numerics
 /// returns the evaluations.csv rows less the timing column.
 let private trainWith (width: string) (expected: string) (options: string list) =
     let out = Path.Combine(Path.GetTempPath(), sprintf "skiprnn-width-%s-%s" width (string (Guid.NewGuid())))
-    let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll"))
-    for a in [ "train"; "--networks"; "2"; "--max-steps"; "20"; "--eval-trials"; "40"; "--seed"; "3"; "--no-early-stop"; "--out"; out ] @ options do
-        info.ArgumentList.Add a
-    info.Environment["SKIPRNN_SIMD"] <- width
-    use p = Process.Start info
-    let err = p.StandardError.ReadToEndAsync()
-    p.StandardOutput.ReadToEnd() |> ignore
-    p.WaitForExit()
-    if p.ExitCode <> 0 then failtestf "SKIPRNN_SIMD=%s: exit %d (%s)" width p.ExitCode err.Result
-    Expect.stringContains err.Result expected (sprintf "SKIPRNN_SIMD=%s runs the %s kernels" width expected)
+    let code, _, err =
+        CliTests.runWith [ "SKIPRNN_SIMD", width ]
+            ([ "train"; "--networks"; "2"; "--max-steps"; "20"; "--eval-trials"; "40"; "--seed"; "3"; "--no-early-stop"; "--out"; out ] @ options)
+    if code <> 0 then failtestf "SKIPRNN_SIMD=%s: exit %d (%s)" width code err
+    Expect.stringContains err expected (sprintf "SKIPRNN_SIMD=%s runs the %s kernels" width expected)
     let rows =
         File.ReadAllLines(Path.Combine(out, "evaluations.csv"))
         |> Array.skip 1
@@ -61,14 +54,7 @@ let vectorPathTests =
 let simdSettingTests =
     testList "SKIPRNN_SIMD" [
         testCase "a value it does not know is refused with one line and exit code 2" <| fun () ->
-            let info = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SkipRnn.Cli.dll"))
-            info.ArgumentList.Add "tasks"
-            info.Environment["SKIPRNN_SIMD"] <- "avx9"
-            use p = Process.Start info
-            let err = p.StandardError.ReadToEndAsync()
-            p.StandardOutput.ReadToEnd() |> ignore
-            p.WaitForExit()
-            Expect.equal p.ExitCode 2 "exit code"
-            Expect.equal (err.Result.Trim()) "skiprnn: SKIPRNN_SIMD must be 512, 256, 128 or scalar, got 'avx9'" "one line"
+            let code, _, err = CliTests.runWith [ "SKIPRNN_SIMD", "avx9" ] [ "tasks" ]
+            Expect.equal code 2 "exit code"
+            Expect.equal (err.Trim()) "skiprnn: SKIPRNN_SIMD must be 512, 256, 128 or scalar, got 'avx9'" "one line"
     ]

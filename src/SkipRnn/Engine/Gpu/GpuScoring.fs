@@ -18,11 +18,20 @@ type internal GpuScoring(device: GpuDevice) =
     let targetClass = new DeviceArray<int>(accelerator)      // [steps, B]: argmax of the target
     let mutable batch = Unchecked.defaultof<TrialBatch>
     let mutable group = 0
+    // The batch's Scoring as the kernel takes it (the windows are set per step).
+    let mutable scoring = Unchecked.defaultof<ScoreArgs>
 
     /// Uploads what scoring a batch needs and clears the counts of a group of networks.
     member _.Prepare(tb: TrialBatch, networks: int) =
         batch <- tb
         group <- networks
+        let threshold, cosTolerance =
+            match tb.Scoring with
+            | FixationAndDirection (threshold, tolerance) -> threshold, cos tolerance
+            | ByChoice -> 0.0f, 0.0
+        scoring <-
+            { InFixation = 0; InResponse = 0; Choice = (if tb.Scoring = ByChoice then 1 else 0)
+              FixationThreshold = threshold; CosTolerance = cosTolerance; RingUnits = Ring.Units }
         let trials = tb.Trials
         let outputs = tb.OutputSize
         let rows = tb.Steps * trials
@@ -47,19 +56,11 @@ type internal GpuScoring(device: GpuDevice) =
     member _.ScoreStep(t: int, parameters: ArrayView<float32>, state: ArrayView<float32>, scratch: ArrayView<float32>,
                        lossWeights: ArrayView<float32>, shape: Shape) =
         let trials = batch.Trials
-        let isChoice = (batch.Scoring = ByChoice)
-        let threshold, cosTolerance =
-            match batch.Scoring with
-            | FixationAndDirection (threshold, tolerance) -> threshold, cos tolerance
-            | ByChoice -> 0.0f, 0.0
         let args =
-            { InFixation = (if batch.FixationWindow.Contains t then 1 else 0)
-              InResponse = (if batch.ResponseWindow.Contains t then 1 else 0)
-              Choice = (if isChoice then 1 else 0)
-              FixationThreshold = threshold
-              CosTolerance = cosTolerance
-              RingUnits = Ring.Units }
-        if isChoice || args.InFixation = 1 || args.InResponse = 1 then
+            { scoring with
+                InFixation = (if batch.FixationWindow.Contains t then 1 else 0)
+                InResponse = (if batch.ResponseWindow.Contains t then 1 else 0) }
+        if args.Choice = 1 || args.InFixation = 1 || args.InResponse = 1 then
             let count = group * trials
             if count > 0 then
                 kernels.ScoreStep.Invoke(Index1D count, parameters, state, scratch, answers.View, directions.View,
