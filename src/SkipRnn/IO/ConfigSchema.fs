@@ -93,7 +93,11 @@ module ConfigSchema =
     /// and initRatio, units before learningRate, task before trials).
     let fields: ConfigField list =
         [ field "task" "task" (sprintf "task to train (%s; paper names accepted)." (Catalog.names ()))
-            (fun c -> ofText c.Task) (fun node c -> { c with Task = text "task" node })
+            (fun c -> ofText c.Task)
+            // One identity per task: "GO", " go" and the paper's name all become the catalogue's name.
+            (fun node c ->
+                let given = text "task" node
+                { c with Task = Catalog.tryFind given |> Option.map (fun t -> t.Name) |> Option.defaultValue given })
           field "method" "method"
             (sprintf "training method (default control): %s."
                 (Method.rows |> List.map (fun r -> sprintf "%s, %s" r.Name r.Summary) |> String.concat "; "))
