@@ -241,6 +241,16 @@ let inputTests =
                 | Ok c -> Expect.equal c.Task canonical (sprintf "'%s' is stored as %s" typed canonical)
                 | Error e -> failtest e
                 Expect.stringContains (File.ReadAllText(RunDirectory.configFile dir)) (sprintf "\"task\": \"%s\"" canonical) "in config.json"
+        testCase "a configuration without a task is refused, not trained or evaluated as go" <| fun () ->
+            let code, _, err = CliTests.run [ "train"; "--networks"; "2"; "--max-steps"; "10"; "--out"; Path.Combine(temporaryFolder "no-task", "run") ]
+            oneLine code 2 err "no task is given"
+            let dir = temporaryFolder "no-task-eval"
+            let code, _, err = CliTests.run [ "train"; "--task"; "go"; "--networks"; "2"; "--max-steps"; "10"; "--out"; dir; "--quiet" ]
+            Expect.equal code 0 err
+            let config = RunDirectory.configFile dir
+            File.WriteAllLines(config, File.ReadAllLines config |> Array.filter (fun l -> not (l.Contains "\"task\"")))
+            let code, _, err = CliTests.run [ "eval"; "--weights"; dir ]
+            oneLine code 2 err "no task is given"
         testCase "eval refuses weights of more networks than the run's configuration" <| fun () ->
             let two = temporaryFolder "eval-two"
             let four = temporaryFolder "eval-four"
