@@ -114,7 +114,11 @@ let randomConfigTests =
                 let entries = pick keys (rng.Next 6) |> List.map (fun k -> sprintf "\"%s\": %s" k (randomValue rng))
                 let timing = pick timingKeys (rng.Next 3) |> List.map (fun k -> sprintf "\"%s\": %s" k (randomValue rng))
                 let extra = if rng.Next 10 = 0 then [ "\"netwroks\": 2" ] else []
-                let all = entries @ extra @ (if timing.IsEmpty then [] else [ sprintf "\"timing\": { %s }" (String.concat ", " timing) ])
+                // A configuration must name its task: most documents do, under any of its names.
+                let task =
+                    if rng.Next 10 = 0 || entries |> List.exists (fun e -> e.StartsWith "\"task\"") then []
+                    else [ sprintf "\"task\": \"%s\"" ([| "go"; "dlygo"; "rulereversal"; "GO"; "dgo" |][rng.Next 5]) ]
+                let all = task @ entries @ extra @ (if timing.IsEmpty then [] else [ sprintf "\"timing\": { %s }" (String.concat ", " timing) ])
                 let json = sprintf "{ %s }" (String.concat ", " all)
                 match (try ConfigJson.parse json with e -> failtestf "%s threw %s" json (e.GetType().Name)) with
                 | Error message ->
