@@ -57,7 +57,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
                 i <- i + workers)
 
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
-        Parallel.For(0, workers, ParallelOptions(MaxDegreeOfParallelism = workers), fun w ->
+        Parallel.For(0, workers, options, fun w ->
             let backend = backends[w]
             let mutable i = w
             while i < networks.Length do

@@ -50,7 +50,7 @@ type SkipsByStep() =
 
     member _.Item with get (t: int) = System.ReadOnlySpan<Skip>(skips, first[t], first[t + 1] - first[t])
 
-    /// Groups the skips of `event` by step with a counting sort; at most one skip per level acts at a step.
+    /// Groups the skips of `event` by step (a counting sort), each step's in level order.
     member internal _.Fill(steps: int, levels: int, all: System.Span<Skip>, event: SkipEvent) =
         let stepOf (s: Skip) =
             match event with
