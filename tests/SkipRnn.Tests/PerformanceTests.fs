@@ -5,6 +5,7 @@ open Expecto
 open SkipRnn.Numerics
 open SkipRnn.Tasks
 open SkipRnn.Model
+open SkipRnn.Training
 
 /// Readouts laid out as the engine gives them: row (k·Trials + b) for the state after trained step k.
 let private readoutsOf (batch: TrialBatch) (value: int -> int -> int -> float32) =
@@ -61,4 +62,36 @@ let criterionTests =
             Expect.isGreaterThanOrEqual (Performance.criterion p) 0.99 "one outlier of 20 is dropped"
         testCase "NaN counts as 0" <| fun () ->
             Expect.floatClose Accuracy.veryHigh (Performance.criterion [| nan |]) 0.0 "diverged network"
+    ]
+
+/// What a training step may still allocate after warm-up (see README, Speed): the trial batch's description,
+/// which generation builds afresh (its record, periods, conditions and answers, at most about a kilobyte per
+/// trial or sequence), and Parallel.For's own objects (about 2 kB per call). Everything else is reused.
+let private allowedBytesPerStep (trials: int) = 4096.0 + 1024.0 * float trials
+
+[<Tests>]
+let allocationTests =
+    // Sequenced: the count is the whole process's, so no other test may run meanwhile.
+    testSequenced <| testList "allocation per training step" [
+        for task, method, strategic in
+            [ "go", Control, None
+              "dlygo", CD 10.0, None
+              "dlygo", SCTT(40, 0.5), None
+              "dlygo", DASC(40, 0.5), None
+              "dlygo", DASCLast(40, 0.5), None
+              "rulereversal", SCTT(10, 0.5), Some 0.5 ] do
+            let config =
+                { RunConfig.Default with
+                    Task = task; Method = method; Networks = 4; Trials = 20; StrategicRatio = strategic
+                    Hold = true; AnnealSteps = Int32.MaxValue }
+            testCase (sprintf "%s on %s%s: only the batch's description after warm-up" config.Label task
+                          (if strategic.IsSome then " with strategic skips" else "")) <| fun () ->
+                use trainer = new Trainer(config, (Catalog.tryFind task).Value, 2)
+                // Warm-up: the reused buffers grow to the largest batch of the jitter seen so far.
+                for _ in 1 .. 10 do trainer.TrainStep() |> ignore
+                let steps = 20
+                let before = GC.GetTotalAllocatedBytes true
+                for _ in 1 .. steps do trainer.TrainStep() |> ignore
+                let perStep = float (GC.GetTotalAllocatedBytes true - before) / float steps
+                Expect.isLessThan perStep (allowedBytesPerStep config.Trials) "bytes allocated per training step"
     ]

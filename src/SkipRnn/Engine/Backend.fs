@@ -6,9 +6,11 @@ open SkipRnn.Numerics
 
 /// A trial batch with what every backend derives from it once, for all networks: the runs of steps over
 /// which the input is constant (so W_in·x is computed once per run, not once per step) and the Euler
-/// constants at the batch's dt.
+/// constants at the batch's dt. Like the batch's, its arrays may be longer than it needs when laid out in
+/// reused buffers (PreparedBuffers): read them by Segments and the batch's sizes.
 type PreparedBatch =
     { Batch: TrialBatch
+      Segments: int
       /// First step of each constant-input segment.
       SegmentStarts: int[]
       /// Segment of each step.
@@ -24,50 +26,83 @@ type PreparedBatch =
       /// Per step: the closed-loop feedback k whose window starts there, or −1.
       FeedbackAt: int[] }
 
-    member p.Segments = p.SegmentStarts.Length
+/// The arrays of a prepared batch, kept from one batch to the next (a trainer's, beside its BatchBuffers): each
+/// grows to the largest batch seen, with a quarter of headroom. A batch prepared in them is valid until the next.
+[<Sealed>]
+type PreparedBuffers() =
+    let mutable segmentStarts: int[] = [||]
+    let mutable segmentOf: int[] = [||]
+    let mutable segmentInputs: float32[] = [||]
+    let mutable feedbackAt: int[] = [||]
+    let mutable alpha: float32[] = [||]
+    let take (current: 'T[]) (length: int) = if current.Length < length then Array.zeroCreate<'T> (length + length / 4) else current
+
+    member _.SegmentStarts(length) = segmentStarts <- take segmentStarts length; segmentStarts
+    member _.SegmentOf(length) = segmentOf <- take segmentOf length; segmentOf
+    member _.SegmentInputs(length) = segmentInputs <- take segmentInputs length; segmentInputs
+    member _.FeedbackAt(length) = feedbackAt <- take feedbackAt length; feedbackAt
+    /// Exactly one element per unit (a GPU uploads it whole).
+    member _.Alpha(units) =
+        if alpha.Length <> units then alpha <- Array.zeroCreate units
+        alpha
 
 module PreparedBatch =
 
-    let prepare (arch: Architecture) (batch: TrialBatch) =
+    /// Prepares `batch` in `buffers`.
+    let prepareIn (buffers: PreparedBuffers) (arch: Architecture) (batch: TrialBatch) =
         if batch.InputSize <> arch.Inputs then
             invalidArg "batch" (sprintf "the task has %d inputs but the network expects %d" batch.InputSize arch.Inputs)
         if batch.OutputSize <> arch.Outputs then
             invalidArg "batch" (sprintf "the task has %d outputs but the network expects %d" batch.OutputSize arch.Outputs)
+        let steps = batch.Steps
+        let feedbackAt = buffers.FeedbackAt steps
+        Array.fill feedbackAt 0 steps -1
+        // Feedback windows are segments of their own: their input is completed per network during the pass.
+        match batch.Feedback with
+        | Some f ->
+            for k in 0 .. f.Windows.Length - 1 do feedbackAt[f.Windows[k].Start] <- k
+        | None -> ()
+        let isWindowEnd t =
+            match batch.Feedback with
+            | Some f ->
+                let mutable found = false
+                for w in f.Windows do
+                    if w.End = t then found <- true
+                found
+            | None -> false
         let rowLength = batch.Trials * batch.InputSize
         let sameAsPrevious t =
             let a = System.ReadOnlySpan(batch.Inputs, t * rowLength, rowLength)
             let b = System.ReadOnlySpan(batch.Inputs, (t - 1) * rowLength, rowLength)
             System.MemoryExtensions.SequenceEqual(a, b)
-        // Feedback windows are segments of their own: their input is completed per network during the pass.
-        let feedbackEdges =
-            match batch.Feedback with
-            | Some f -> f.Windows |> Array.collect (fun w -> [| w.Start; w.End |]) |> Set.ofArray
-            | None -> Set.empty
-        let starts =
-            [| for t in 0 .. batch.Steps - 1 do
-                if t = 0 || feedbackEdges.Contains t || not (sameAsPrevious t) then yield t |]
-        let segmentOf = Array.zeroCreate batch.Steps
-        for s in 0 .. starts.Length - 1 do
-            let stop = if s + 1 < starts.Length then starts[s + 1] else batch.Steps
-            for t in starts[s] .. stop - 1 do segmentOf[t] <- s
-        let segmentInputs = Array.zeroCreate (starts.Length * rowLength)
-        for s in 0 .. starts.Length - 1 do
+        let segmentOf = buffers.SegmentOf steps
+        let mutable segments = 0
+        for t in 0 .. steps - 1 do
+            if t = 0 || feedbackAt[t] >= 0 || isWindowEnd t || not (sameAsPrevious t) then segments <- segments + 1
+            segmentOf[t] <- segments - 1
+        let starts = buffers.SegmentStarts segments
+        let segmentInputs = buffers.SegmentInputs(segments * rowLength)
+        for t in steps - 1 .. -1 .. 0 do
+            let s = segmentOf[t]
+            starts[s] <- t
+        for s in 0 .. segments - 1 do
             System.Array.Copy(batch.Inputs, starts[s] * rowLength, segmentInputs, s * rowLength, rowLength)
         let dt = batch.Dt
+        let alpha = buffers.Alpha arch.Units
+        for i in 0 .. arch.Units - 1 do alpha[i] <- float32 (dt / arch.TauOf i)
         { Batch = batch
+          Segments = segments
           SegmentStarts = starts
           SegmentOf = segmentOf
           SegmentInputs = segmentInputs
-          Alpha = Array.init arch.Units (fun i -> float32 (dt / arch.TauOf i))
+          Alpha = alpha
           NoiseDecay = float32 (1.0 - dt / arch.NoiseTau)
           NoiseGain = float32 (sqrt (2.0 * dt / arch.NoiseTau))
           NoiseScale = float32 arch.NoiseScale
-          FeedbackAt =
-            let at = Array.create batch.Steps -1
-            match batch.Feedback with
-            | Some f -> f.Windows |> Array.iteri (fun k w -> at[w.Start] <- k)
-            | None -> ()
-            at }
+          FeedbackAt = feedbackAt }
+
+    /// Prepares `batch` in arrays of its own.
+    let prepare (arch: Architecture) (batch: TrialBatch) = prepareIn (PreparedBuffers()) arch batch
 
 /// What a backward pass finds out about one network besides its gradient.
 [<Struct>]
@@ -121,7 +156,8 @@ type IRecurrentKernels =
     /// StartAdjoint on; without, both are the Adjoint.
     abstract BackStep: t: int * split: bool -> unit
     /// Finish the backward pass: the gradients of the group's networks are written to their blocks of
-    /// `gradients`; returns each network's loss and peak activity.
+    /// `gradients`; returns each network's loss and peak activity (an array the backend may reuse: valid until
+    /// the next call).
     abstract EndBackward: gradients: float32[] -> BackwardResult[]
-    /// Task performance of each network of the group on the batch (after a forward pass).
+    /// Task performance of each network of the group on the batch (after a forward pass; valid until the next call).
     abstract Score: unit -> float[]

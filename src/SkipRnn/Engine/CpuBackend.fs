@@ -29,6 +29,9 @@ type CpuBackend(arch: Architecture) =
     let mutable training = false
     let mutable noisy = true
     let mutable choices: int[] = [||]
+    // The one-network results of EndBackward and Score, reused (valid until the next call).
+    let backwardResult = Array.zeroCreate<BackwardResult> 1
+    let score = Array.zeroCreate<float> 1
     let mutable recording: CpuRecording = Unchecked.defaultof<CpuRecording>
     // The backward pass's running sums: readout loss, Σ|r| and max |r| of the trained states.
     let mutable loss = 0.0
@@ -185,11 +188,13 @@ type CpuBackend(arch: Architecture) =
                 loss
                 + arch.ActivityRegularization * absSum / float (trained () * trials * n)
                 + arch.WeightRegularization * weightSum / float (n * n)
-            [| { Loss = total; PeakActivity = float peak } |]
+            backwardResult[0] <- { Loss = total; PeakActivity = float peak }
+            backwardResult
 
         member _.Score() =
             CpuReadout.readAll ws arch (trained ())
-            [| CpuReadout.score ws batch.Batch (trained ()) |]
+            score[0] <- CpuReadout.score ws batch.Batch (trained ())
+            score
 
     /// States after the forward pass: the state after trained step k of `trial`, unit i, at
     /// [(k·B + trial)·N + i] (copied out, for analysis and tests).

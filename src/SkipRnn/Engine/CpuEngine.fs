@@ -27,8 +27,36 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     let workers = defaultArg workers Environment.ProcessorCount |> max 1
     let backends = Array.init workers (fun _ -> new CpuBackend(arch))
 
+    // What the workers of a Gradients call read (set before the loop, so that the loop's delegate is built once).
+    let mutable callParameters = Unchecked.defaultof<Parameters>
+    let mutable callNetworks: int[] = [||]
+    let mutable callBatch = Unchecked.defaultof<PreparedBatch>
+    let mutable callPlan = Unchecked.defaultof<SkipPlan>
+    let mutable callNoise = Unchecked.defaultof<NoiseKey>
+    let mutable callGradients: float32[] = [||]
+    let mutable callLosses: float[] = [||]
+    let mutable callDivergence = infinity
+    let options = ParallelOptions(MaxDegreeOfParallelism = workers)
+
+    let gradientOf (backend: CpuBackend) (m: int) =
+        let k = backend :> IRecurrentKernels
+        let size = arch.ParameterCount
+        Array.Clear(callGradients, m * size, size)
+        k.Begin(callParameters, m, callBatch, callNoise, true)
+        Driver.forward k callPlan callBatch
+        Driver.backward k callPlan callBatch.Batch.BurnIn
+        let result = (k.EndBackward callGradients)[0]
+        if Double.IsFinite result.Loss && result.PeakActivity <= callDivergence then callLosses[m] <- result.Loss
+
+    // Worker w takes networks w, w + workers, …
+    let gradientWorker =
+        Action<int>(fun w ->
+            let mutable i = w
+            while i < callNetworks.Length do
+                gradientOf backends[w] callNetworks[i]
+                i <- i + workers)
+
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
-        let options = ParallelOptions(MaxDegreeOfParallelism = workers)
         Parallel.For(0, workers, options, fun w ->
             let backend = backends[w]
             let mutable i = w
@@ -39,22 +67,28 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     member _.Architecture = arch
     member _.Workers = workers
 
-    /// Loss and gradient of each listed network on the batch; gradients of those networks are overwritten.
-    /// A network whose loss is not finite or whose activity exceeded `divergence` somewhere in the trajectory
-    /// is reported with a NaN loss (its gradient must not be used).
-    member _.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
-                       noise: NoiseKey, gradients: float32[], ?divergence: float) =
-        let divergence = defaultArg divergence infinity
-        let losses = Array.create parameters.Networks nan
-        let size = arch.ParameterCount
-        forEachNetwork networks (fun backend m ->
-            let k = backend :> IRecurrentKernels
-            Array.Clear(gradients, m * size, size)
-            k.Begin(parameters, m, batch, noise, true)
-            Driver.forward k plan batch
-            Driver.backward k plan batch.Batch.BurnIn
-            let result = (k.EndBackward gradients)[0]
-            if Double.IsFinite result.Loss && result.PeakActivity <= divergence then losses[m] <- result.Loss)
+    /// Loss and gradient of each listed network on the batch, into `losses` and `gradients` (the caller's);
+    /// gradients of those networks are overwritten, every other loss is NaN. A network whose loss is not finite
+    /// or whose activity exceeded `divergence` somewhere in the trajectory is reported with a NaN loss (its
+    /// gradient must not be used). Allocates nothing.
+    member _.GradientsInto(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
+                           noise: NoiseKey, gradients: float32[], losses: float[], divergence: float) =
+        Array.Fill(losses, nan)
+        callParameters <- parameters
+        callNetworks <- networks
+        callBatch <- batch
+        callPlan <- plan
+        callNoise <- noise
+        callGradients <- gradients
+        callLosses <- losses
+        callDivergence <- divergence
+        Parallel.For(0, workers, options, gradientWorker) |> ignore
+
+    /// Loss and gradient of each listed network on the batch (GradientsInto, into a new array of losses).
+    member this.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
+                          noise: NoiseKey, gradients: float32[], ?divergence: float) =
+        let losses = Array.zeroCreate parameters.Networks
+        this.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, defaultArg divergence infinity)
         losses
 
     /// Performance of each listed network on the batch, with the plan's dynamics (the true dynamics when

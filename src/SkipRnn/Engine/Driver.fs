@@ -9,7 +9,7 @@ module Driver =
 
     /// anchor(level) ← r + w·Δ, where r is the state before the step or after its mixes.
     let private takeAnchor (kernels: IRecurrentKernels) (state: RowBuffer) (s: Skip) =
-        kernels.Combine(Anchor s.Level, 1.0f, state, s.Anchor.IncrementWeight, Increment)
+        kernels.Combine(RowBuffer.Anchor s.Level, 1.0f, state, s.Anchor.IncrementWeight, Increment)
 
     /// Steps 0 .. Steps−1: closed-loop feedback whose window starts here, the Euler step, the anchors taken
     /// from the state before it, the mixes of skips ending at it (in level order), then the anchors taken
@@ -22,7 +22,7 @@ module Driver =
             for s in plan.AnchoredAt[t] do takeAnchor kernels (State t) s
             for s in plan.EndingAt[t] do
                 // r ← β·r + (1 − β)·anchor
-                kernels.Combine(State(t + 1), s.Beta, State(t + 1), 1.0f - s.Beta, Anchor s.Level)
+                kernels.Combine(State(t + 1), s.Beta, State(t + 1), 1.0f - s.Beta, RowBuffer.Anchor s.Level)
             for s in plan.AnchoredAfter[t] do takeAnchor kernels (State(t + 1)) s
 
     /// Backpropagation through time over the trained steps, in reverse: the state's own loss terms, the

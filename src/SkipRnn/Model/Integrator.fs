@@ -16,6 +16,7 @@ type SkipKind =
 
 /// Where a skip's anchor is taken: right after step `Step`, from the state before that step or, with
 /// `AfterMixes`, from the state after it and its mixes, plus `IncrementWeight` times that step's increment Δ.
+[<Struct>]
 type Anchor =
     { Step: int
       AfterMixes: bool
@@ -25,39 +26,105 @@ type Anchor =
 ///     r ← β·r + (1 − β)·anchor.
 /// Skips of one Level never overlap, so each level needs a single anchor buffer: an anchor taken after the mixes
 /// of step Start − 1 (AlignedLast) is written right after the previous window's mix at that step has read it.
+[<Struct>]
 type Skip =
     { Level: int; Start: int; End: int; Beta: float32; Anchor: Anchor }
 
+/// The three moments of a step at which the driver acts on a skip.
+type SkipEvent =
+    /// Its anchor is taken from the state before the step.
+    | AnchoredAt
+    /// It ends at the step: its mix is applied.
+    | EndingAt
+    /// Its anchor is taken from the state after the step's mixes.
+    | AnchoredAfter
+
+/// The skips of a plan grouped by the step of one event: those at step t, in level order, are
+/// Skips[First[t] .. First[t + 1] − 1]. Refilled in place (see SkipPlan.Clear).
+[<Sealed>]
+type SkipsByStep() =
+    let mutable skips: Skip[] = [||]
+    let mutable first: int[] = [| 0 |]
+    // Skips placed so far at each step (Fill's scratch).
+    let mutable placed: int[] = [||]
+
+    member _.Item with get (t: int) = System.ReadOnlySpan<Skip>(skips, first[t], first[t + 1] - first[t])
+
+    /// Groups the skips of `event` by step (a counting sort), each step's in level order.
+    member internal _.Fill(steps: int, levels: int, all: System.Span<Skip>, event: SkipEvent) =
+        let stepOf (s: Skip) =
+            match event with
+            | AnchoredAt -> if s.Anchor.AfterMixes then -1 else s.Anchor.Step
+            | EndingAt -> s.End
+            | AnchoredAfter -> if s.Anchor.AfterMixes then s.Anchor.Step else -1
+        if first.Length < steps + 1 then first <- Array.zeroCreate (steps + 1 + steps / 4)
+        System.Array.Clear(first, 0, steps + 1)
+        for s in all do
+            let t = stepOf s
+            if t >= 0 then first[t + 1] <- first[t + 1] + 1
+        for t in 1 .. steps do first[t] <- first[t] + first[t - 1]
+        if skips.Length < first[steps] then skips <- Array.zeroCreate (first[steps] + first[steps] / 4)
+        if placed.Length < steps then placed <- Array.zeroCreate first.Length
+        System.Array.Clear(placed, 0, steps)
+        // Placed level by level, so that each step's skips are in level order.
+        for level in 0 .. levels - 1 do
+            for s in all do
+                let t = stepOf s
+                if t >= 0 && s.Level = level then
+                    skips[first[t] + placed[t]] <- s
+                    placed[t] <- placed[t] + 1
+
 /// Everything the driver needs to know about the skips of one batch, per step: the anchors taken from the
 /// state before it, the skips that end there (in the order their mixes are applied) and the anchors taken
-/// after those mixes.
-type SkipPlan =
-    { Steps: int
-      Levels: int
-      AnchoredAt: Skip[][]
-      EndingAt: Skip[][]
-      AnchoredAfter: Skip[][] }
+/// after those mixes. A plan can be refilled in place for the next batch (Integrator.planInto), so that a
+/// training step builds its plan without allocating.
+[<Sealed>]
+type SkipPlan() =
+    let skips = ResizeArray<Skip>()
+    let anchoredAt = SkipsByStep()
+    let endingAt = SkipsByStep()
+    let anchoredAfter = SkipsByStep()
+    let mutable steps = 0
+    let mutable levels = 0
+
+    member _.Steps = steps
+    member _.Levels = levels
+    member _.AnchoredAt = anchoredAt
+    member _.EndingAt = endingAt
+    member _.AnchoredAfter = anchoredAfter
+
+    /// Empties the plan for a batch of `stepCount` steps (then Add the skips, then Complete).
+    member _.Clear(stepCount: int) =
+        steps <- stepCount
+        levels <- 0
+        skips.Clear()
+    member _.Add(skip: Skip) =
+        skips.Add skip
+        levels <- max levels (skip.Level + 1)
+    /// Groups the added skips by step.
+    member _.Complete() =
+        let all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan skips
+        anchoredAt.Fill(steps, levels, all, AnchoredAt)
+        endingAt.Fill(steps, levels, all, EndingAt)
+        anchoredAfter.Fill(steps, levels, all, AnchoredAfter)
 
     static member Build(steps: int, skips: Skip seq) =
-        let skips = Array.ofSeq skips
-        let levels = if skips.Length = 0 then 0 else (skips |> Array.map (fun s -> s.Level) |> Array.max) + 1
-        // Steps without a skip share one empty array, so that a plan costs little more than its three arrays.
-        let by (keep: Skip -> bool) (key: Skip -> int) =
-            let at = Array.create steps Array.empty<Skip>
-            for s in skips do
-                if keep s then at[key s] <- Array.append at[key s] [| s |]
-            for t in 0 .. steps - 1 do
-                if at[t].Length > 1 then at[t] <- Array.sortBy (fun s -> s.Level) at[t]
-            at
-        { Steps = steps
-          Levels = levels
-          AnchoredAt = by (fun s -> not s.Anchor.AfterMixes) (fun s -> s.Anchor.Step)
-          EndingAt = by (fun _ -> true) (fun s -> s.End)
-          AnchoredAfter = by (fun s -> s.Anchor.AfterMixes) (fun s -> s.Anchor.Step) }
+        let plan = SkipPlan()
+        plan.Clear steps
+        for s in skips do plan.Add s
+        plan.Complete()
+        plan
 
     static member Empty(steps: int) = SkipPlan.Build(steps, [])
 
-    member p.Skips = p.EndingAt |> Array.concat
+    /// Every skip, in the order of their mixes.
+    member p.Skips = [| for t in 0 .. steps - 1 do yield! p.EndingAt[t].ToArray() |]
+
+    override p.Equals(other) =
+        match other with
+        | :? SkipPlan as q -> p.Steps = q.Steps && p.Levels = q.Levels && p.Skips = q.Skips
+        | _ -> false
+    override p.GetHashCode() = hash (p.Steps, p.Skips)
 
 /// What the integrator does for one training step. Evaluation always uses the true dynamics (Euler at the
 /// base dt, no skips).
@@ -95,35 +162,40 @@ module Integrator =
         | AlignedLast when first -> { Step = start; AfterMixes = false; IncrementWeight = float32 theta }
         | AlignedLast -> { Step = start - 1; AfterMixes = true; IncrementWeight = float32 theta }
 
-    let private periodSkips level kind theta beta (batch: TrialBatch) =
-        if theta <= 1 then []
-        else
-            let firstWindows = batch.Periods |> Array.map (fun p -> p.Start) |> Set.ofArray
-            windows theta batch.Periods
-            |> List.map (fun (s, e) ->
-                { Level = level; Start = s; End = e; Beta = float32 beta; Anchor = anchorOf kind s theta (firstWindows.Contains s) })
+    /// The skips of every window of `windows` (level 0); the first window of a period starts at the period.
+    let private addPeriodSkips (plan: SkipPlan) kind theta (beta: float) (batch: TrialBatch) =
+        if theta > 1 then
+            for p in batch.Periods do
+                for w in 0 .. p.Length / theta - 1 do
+                    let start = p.Start + w * theta
+                    plan.Add { Level = 0; Start = start; End = start + theta - 1; Beta = float32 beta; Anchor = anchorOf kind start theta (w = 0) }
 
     /// Strategic skips (paper §4.1): from each marked boundary to the step before the next one (or the end
-    /// of the sequence), r ← β'·r + (1 − β')·r_boundary. They use their own level, so they combine with any
-    /// method's regular skips.
-    let strategicSkips (level: int) (beta: float) (boundaries: int[]) (steps: int) =
-        [ for k in 0 .. boundaries.Length - 1 do
+    /// of the sequence), r ← β'·r + (1 − β')·r_boundary. They use their own level (1), so they combine with
+    /// any method's regular skips.
+    let private addStrategicSkips (plan: SkipPlan) (beta: float) (boundaries: int[]) (steps: int) =
+        for k in 0 .. boundaries.Length - 1 do
             let s = boundaries[k]
             let e = (if k + 1 < boundaries.Length then boundaries[k + 1] else steps) - 1
-            if e >= s then yield { Level = level; Start = s; End = e; Beta = float32 beta; Anchor = anchorOf Plain s 0 true } ]
+            if e >= s then plan.Add { Level = 1; Start = s; End = e; Beta = float32 beta; Anchor = anchorOf Plain s 0 true }
 
-    /// The plan for a batch generated on the method's grid: the method's own skips (level 0) and, when a
+    /// Fills `plan` for a batch generated on the method's grid: the method's own skips (level 0) and, when a
     /// strategic ratio β' is given, strategic skips between the batch's marked boundaries (level 1).
+    let planInto (plan: SkipPlan) (integrator: Integrator) (strategicRatio: float option) (batch: TrialBatch) =
+        plan.Clear batch.Steps
+        match integrator with
+        | Euler | CoarseEuler _ -> ()
+        | WithSkips (kind, theta, beta) -> addPeriodSkips plan kind theta beta batch
+        match strategicRatio with
+        | Some beta -> addStrategicSkips plan beta batch.Boundaries batch.Steps
+        | None -> ()
+        plan.Complete()
+
+    /// The plan for a batch generated on the method's grid (planInto, in a new plan).
     let planWith (integrator: Integrator) (strategicRatio: float option) (batch: TrialBatch) =
-        let regular =
-            match integrator with
-            | Euler | CoarseEuler _ -> []
-            | WithSkips (kind, theta, beta) -> periodSkips 0 kind theta beta batch
-        let strategic =
-            match strategicRatio with
-            | Some beta -> strategicSkips 1 beta batch.Boundaries batch.Steps
-            | None -> []
-        SkipPlan.Build(batch.Steps, regular @ strategic)
+        let plan = SkipPlan()
+        planInto plan integrator strategicRatio batch
+        plan
 
     /// The plan of the method's own skips alone.
     let plan (integrator: Integrator) (batch: TrialBatch) = planWith integrator None batch

@@ -58,7 +58,10 @@ module RuleReversal =
                 name, length)
         let burnIn = timing.Steps timing.BurnIn
         let periods = Period.layOut (Array.append [| "burnin", burnIn |] lengths)
-        let period name = periods |> Array.find (fun p -> p.Name = name)
+        // Trial k's sample, response, feedback and wait periods follow the burn-in in that order.
+        let sampleOf k = periods[1 + 4 * k]
+        let responseOf k = periods[2 + 4 * k]
+        let feedbackOf k = periods[3 + 4 * k]
         let steps = (Array.last periods).Start + (Array.last periods).Length
         let n = settings.Trials
         let rules = Array.init n (fun b -> pattern (b % 8))
@@ -68,10 +71,9 @@ module RuleReversal =
         let ideal b k = answer (if k = 0 then 1 else ruleOf b (k - 1)) (stimulusOf b k)
         let grace = timing.Steps timing.ChoiceGrace
         let inputs, targets, lossWeights = BatchBuffers.take settings.Buffers (steps * n * InputSize) (steps * n * OutputSize) (steps * n)
-        let responses = Array.init SequenceLength (fun k -> period (sprintf "response%d" (k + 1)))
         for k in 0 .. SequenceLength - 1 do
-            let sample = period (sprintf "sample%d" (k + 1))
-            let response = responses[k]
+            let sample = sampleOf k
+            let response = responseOf k
             let scored = response.Length - grace
             if scored < 1 then invalidArg "settings" "the choice grace leaves an empty response window"
             // Cross-entropy averaged over each trial's scored steps and the batch, then over the trials.
@@ -83,8 +85,8 @@ module RuleReversal =
                     targets[(t * n + b) * OutputSize + ideal b k] <- 1.0f
                     lossWeights[t * n + b] <- weight
         let feedback =
-            { ChoiceSteps = responses |> Array.map (fun r -> r.Start + r.Length - 1)
-              Windows = Array.init SequenceLength (fun k -> let p = period (sprintf "feedback%d" (k + 1)) in { Start = p.Start; Length = p.Length })
+            { ChoiceSteps = Array.init SequenceLength (fun k -> (responseOf k).Start + (responseOf k).Length - 1)
+              Windows = Array.init SequenceLength (fun k -> let p = feedbackOf k in { Start = p.Start; Length = p.Length })
               Correct = Array.init (SequenceLength * n) (fun i -> let k, b = i / n, i % n in answer (ruleOf b k) (stimulusOf b k))
               CorrectInput = CorrectInput
               WrongInput = WrongInput }
@@ -108,8 +110,8 @@ module RuleReversal =
             Array.init n (fun b ->
                 { Stimuli =
                     [ for k in 0 .. SequenceLength - 1 ->
-                        { Modality = stimulusOf b k + 1; Direction = 0.0; Strength = 1.0; Period = sprintf "sample%d" (k + 1) } ]
+                        { Modality = stimulusOf b k + 1; Direction = 0.0; Strength = 1.0; Period = (sampleOf k).Name } ]
                   Match = None
                   Rules = List.ofArray rules[b] })
-          Boundaries = [| for k in 1 .. SequenceLength -> (period (sprintf "sample%d" k)).Start |]
+          Boundaries = Array.init SequenceLength (fun k -> (sampleOf k).Start)
           Feedback = Some feedback }

@@ -265,15 +265,6 @@ module StandardTasks =
             p.Name <> BurnInPeriod && (p.Name <> ResponsePeriod || reactionTime)
 
         let inputs, targets, lossWeights = BatchBuffers.take settings.Buffers (steps * n * InputSize) (steps * n * OutputSize) (steps * n)
-        let responseRings =
-            answers
-            |> Array.map (function
-                | Respond psi ->
-                    let ring = Array.zeroCreate<float32> Ring.Units
-                    Ring.writeResponseTarget psi (Span ring)
-                    ring
-                | Fixate -> Array.zeroCreate<float32> Ring.Units
-                | Choose _ -> invalidOp "standard tasks have no discrete choices")
         for p in periods do
             for t in p.Start .. p.Start + p.Length - 1 do
                 for b in 0 .. n - 1 do
@@ -282,18 +273,25 @@ module StandardTasks =
                     if fixationInput p then inputs[i] <- 1.0f
                     let o = (t * n + b) * OutputSize
                     match p.Name, answers[b] with
-                    | ResponsePeriod, Respond _ ->
+                    | ResponsePeriod, Respond psi ->
                         targets[o] <- 0.05f
-                        responseRings[b].CopyTo(targets, o + 1)
-                    | ResponsePeriod, _ -> targets[o] <- 0.85f
+                        // The ring's target is written at the response's first step and copied to the later ones.
+                        if t = p.Start then Ring.writeResponseTarget psi (Span(targets, o + 1, Ring.Units))
+                        else Array.Copy(targets, (p.Start * n + b) * OutputSize + 1, targets, o + 1, Ring.Units)
+                    | ResponsePeriod, Fixate -> targets[o] <- 0.85f
+                    | ResponsePeriod, Choose _ -> invalidOp "standard tasks have no discrete choices"
                     | _ ->
                         targets[o] <- 0.85f
                         Array.fill targets (o + 1) Ring.Units 0.05f
 
+        // Each stimulus's ring pattern is computed once and added to every step of its period.
+        let pattern = Array.zeroCreate<float32> Ring.Units
         for b in 0 .. n - 1 do
             for s in conditions[b].Stimuli do
-                let p = periods |> Array.find (fun p -> p.Name = s.Period)
-                let pattern = Array.zeroCreate<float32> Ring.Units
+                let mutable j = 0
+                while periods[j].Name <> s.Period do j <- j + 1
+                let p = periods[j]
+                Array.Clear pattern
                 Ring.addStimulus s.Strength s.Direction (Span pattern)
                 for t in p.Start .. p.Start + p.Length - 1 do
                     let i = (t * n + b) * InputSize + ringOffset s.Modality
@@ -302,8 +300,8 @@ module StandardTasks =
 
         // Each window's squared error is averaged over its steps, trials and outputs; the loss is their sum.
         let weight (w: Window) = float32 (1.0 / float (w.Length * n * OutputSize))
-        for w in [ fixationWindow; responseWindow ] do
-            Array.fill lossWeights (w.Start * n) (w.Length * n) (weight w)
+        Array.fill lossWeights (fixationWindow.Start * n) (fixationWindow.Length * n) (weight fixationWindow)
+        Array.fill lossWeights (responseWindow.Start * n) (responseWindow.Length * n) (weight responseWindow)
 
         { Task = task.Name
           Trials = n

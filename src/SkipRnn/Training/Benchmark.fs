@@ -214,7 +214,7 @@ module Benchmark =
                 let clock = Stopwatch.StartNew()
                 t.TrainStep() |> ignore
                 yield clock.Elapsed.TotalSeconds ]
-        let _, prepared, _, _ = t.TrainingBatch 0
+        let struct (_, prepared, _, _) = t.TrainingBatch 0
         median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks
 
     /// Median seconds of `repeats` training steps on the CPU (see timeTrainingStepOn).
@@ -244,8 +244,7 @@ module Benchmark =
         let before = GC.GetTotalAllocatedBytes true
         for _ in 1 .. repeats do t.TrainStep() |> ignore
         let step = float (GC.GetTotalAllocatedBytes true - before) / float repeats
-        let integrator, prepared, plan, noise = t.TrainingBatch 0
-        ignore integrator
+        let struct (_, prepared, plan, noise) = t.TrainingBatch 0
         let all = Array.init config.Networks id
         let gradients = Array.zeroCreate<float32> t.State.Parameters.Values.Length
         t.Engine.Gradients(t.State.Parameters, all, prepared, plan, noise, gradients) |> ignore

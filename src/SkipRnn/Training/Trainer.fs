@@ -84,8 +84,14 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
               LastLosses = Array.create config.Networks nan
               Outcome = None }
     let everyNetwork = Array.init config.Networks id
-    // The training batches' arrays, reused from step to step.
+    // The networks still training: rebuilt only when one diverges.
+    let mutable active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
+    // What a training step lays out, reused from step to step: the batch's arrays, their preparation, the skip
+    // plan, and which networks the engine updated.
     let trainingBuffers = BatchBuffers()
+    let preparedBuffers = PreparedBuffers()
+    let plan = SkipPlan()
+    let updated = Array.zeroCreate<bool> config.Networks
 
     /// Where training stands (the optimizer state brought back from the device first, if it lives there).
     member _.State =
@@ -95,15 +101,19 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     member _.Engine = engine
 
     /// The batch, plan and noise of training step `step` (a pure function of the config and the step). The batch
-    /// lives in the trainer's buffers: it is valid until the next call.
+    /// and the plan live in the trainer's buffers: they are valid until the next call.
     member _.TrainingBatch(step: int) =
         let integrator = schedule.IntegratorAt step
         let timing = config.Timing.Coarsened integrator.DtFactor
         let rng = Rng.Create(config.Seed, Streams.TrainingTrials, uint64 step)
         let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true; Buffers = Some trainingBuffers } rng
-        let prepared = PreparedBatch.prepare arch batch
-        let strategic = config.StrategicRatio |> Option.bind (fun b -> schedule.StrategicRatioAt(step, b))
-        integrator, prepared, Integrator.planWith integrator strategic batch, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step)
+        let prepared = PreparedBatch.prepareIn preparedBuffers arch batch
+        let strategic =
+            match config.StrategicRatio with
+            | Some beta0 -> schedule.StrategicRatioAt(step, beta0)
+            | None -> None
+        Integrator.planInto plan integrator strategic batch
+        struct (integrator, prepared, plan, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step))
 
     /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
     member _.EvaluationBatch(index: int) =
@@ -113,27 +123,26 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
 
     /// One training step of every network that has not diverged.
     member this.TrainStep() =
-        let clock = Stopwatch.StartNew()
+        let started = Stopwatch.GetTimestamp()
         let step = state.Step
-        let integrator, prepared, plan, noise = this.TrainingBatch step
+        let struct (integrator, prepared, plan, noise) = this.TrainingBatch step
         // The authors' scripts build a new optimizer for every coarsening stage (RunConfig.FreshOptimizerPerStage).
         if config.Method.Row.Dynamics = Coarsened && config.FreshOptimizerPerStage && step > 0
            && schedule.IntegratorAt(step - 1) <> integrator then
             state.Adam.Reset()
-        let active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
         let threshold = if config.FreezeDiverged then config.DivergenceThreshold else infinity
-        let losses, updated = engine.TrainStep(state.Parameters, state.Adam, active, prepared, plan, noise, threshold)
-        for m in active do
+        let training = active
+        engine.TrainStep(state.Parameters, state.Adam, training, prepared, plan, noise, threshold, state.LastLosses, updated)
+        for m in training do
             if not updated[m] then
                 state.DivergedAt[m] <- step
+                active <- everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
                 if not config.FreezeDiverged then
                     let size = arch.ParameterCount
                     Array.fill state.Parameters.Values (m * size) size nanf
-        state.LastLosses <- losses
-        state.Flops <- state.Flops + float active.Length * Flops.trainingStep arch prepared
+        state.Flops <- state.Flops + float training.Length * Flops.trainingStep arch prepared
         state.Step <- step + 1
-        clock.Stop()
-        state.TrainSeconds <- state.TrainSeconds + clock.Elapsed.TotalSeconds
+        state.TrainSeconds <- state.TrainSeconds + Stopwatch.GetElapsedTime(started).TotalSeconds
         integrator
 
     /// Evaluates every network on fresh trials with the true dynamics and records the result.

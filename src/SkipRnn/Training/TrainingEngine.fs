@@ -14,10 +14,11 @@ type ITrainingEngine =
     abstract Description: string
     abstract Architecture: Architecture
     /// One training step of the listed networks: gradients on the batch, then Adam for each network whose loss
-    /// is finite, whose activity stayed within `divergence` and whose gradient is finite. Returns each network's
-    /// loss (NaN when not finite or past `divergence`) and whether it was updated.
+    /// is finite, whose activity stayed within `divergence` and whose gradient is finite. Writes each network's
+    /// loss (NaN when not finite, past `divergence` or not listed) into `losses` and whether it was updated into
+    /// `updated` (both the caller's, one element per network).
     abstract TrainStep: parameters: Parameters * adam: Adam * networks: int[] * batch: PreparedBatch * plan: SkipPlan
-                        * noise: NoiseKey * divergence: float -> float[] * bool[]
+                        * noise: NoiseKey * divergence: float * losses: float[] * updated: bool[] -> unit
     /// Loss and gradient of each listed network (CpuEngine.Gradients).
     abstract Gradients: parameters: Parameters * networks: int[] * batch: PreparedBatch * plan: SkipPlan * noise: NoiseKey
                         * gradients: float32[] * ?divergence: float -> float[]
@@ -45,16 +46,15 @@ type CpuTrainingEngine(arch: Architecture, ?workers: int) =
     interface ITrainingEngine with
         member _.Description = sprintf "cpu, %d workers, %s" engine.Workers (SkipRnn.Numerics.Simd.describe ())
         member _.Architecture = arch
-        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence) =
+        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence, losses, updated) =
             if gradients.Length <> parameters.Values.Length then gradients <- Array.zeroCreate parameters.Values.Length
-            let losses = engine.Gradients(parameters, networks, batch, plan, noise, gradients, divergence)
+            engine.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, divergence)
             let size = arch.ParameterCount
-            let updated = Array.zeroCreate<bool> parameters.Networks
+            Array.Fill(updated, false)
             for m in networks do
                 if Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size)) then
                     adam.Update(m, parameters.Values, gradients)
                     updated[m] <- true
-            losses, updated
         member _.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence) =
             engine.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence = divergence)
         member _.Evaluate(parameters, networks, batch, plan, noise) = engine.Evaluate(parameters, networks, batch, plan, noise)
@@ -72,10 +72,13 @@ type GpuTrainingEngine(device: GpuDevice, arch: Architecture) =
     interface ITrainingEngine with
         member _.Description = sprintf "%s: %s" (if device.IsCuda then "cuda" else "ILGPU cpu accelerator") device.Name
         member _.Architecture = arch
-        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence) =
+        member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence, losses, updated) =
             let first, second, _ = adam.Moments
-            engine.TrainStep(parameters, struct (first, second), networks, batch, plan, noise, divergence, adam.NextRate,
-                             float32 adam.Beta1, float32 adam.Beta2, float32 adam.Epsilon)
+            let lossesOnGpu, updatedOnGpu =
+                engine.TrainStep(parameters, struct (first, second), networks, batch, plan, noise, divergence, adam.NextRate,
+                                 float32 adam.Beta1, float32 adam.Beta2, float32 adam.Epsilon)
+            lossesOnGpu.CopyTo(losses, 0)
+            updatedOnGpu.CopyTo(updated, 0)
         member _.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence) =
             engine.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence = divergence)
         member _.Evaluate(parameters, networks, batch, plan, noise) = engine.Evaluate(parameters, networks, batch, plan, noise)
