@@ -29,6 +29,9 @@ type TrainedRun private (folder: string, config: RunConfig, parameters: Paramete
         let arch = RunConfig.architecture config task
         TrainedRun(folder, config, RunDirectory.parametersOf arch (Npz.read weightsPath))
 
+    /// The networks of a run trained in this process (SkipRnn.Api's TrainingResult); Folder is null.
+    static member internal Of(config: RunConfig, parameters: Parameters) = TrainedRun(null, config, parameters)
+
     member _.Folder = folder
     member _.Config = config
     member _.Task = config.Task
