@@ -82,7 +82,9 @@ type ExperimentResult internal (completed: bool, results: string, store: string,
 /// runs the paper's: every configuration the store lacks is trained into runs/&lt;key&gt;/ and stored in
 /// skiprnn.duckdb as soon as it finishes; a second call trains nothing already stored.
 [<Sealed; AllowNullLiteral>]
-type ExperimentDefinition(name: string, title: string) =
+type ExperimentDefinition
+    /// An experiment stored under `name` (letters, digits, '-' and '_'), with a title for the report.
+    (name: string, title: string) =
     do
         if String.IsNullOrWhiteSpace name || name |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-' || c = '_')) then
             raise (ArgumentException(sprintf "an experiment name must be a non-empty word of letters, digits, '-' and '_', got '%s'" name))

@@ -22,7 +22,9 @@ type TaskScoring =
 
 /// One period of a custom task's trial: a name and its nominal duration in seconds.
 [<Sealed; AllowNullLiteral>]
-type TaskPeriod(name: string, seconds: float) =
+type TaskPeriod
+    /// A period named `name` lasting `seconds` (nominal).
+    (name: string, seconds: float) =
     /// The period's name (unique within a trial), used by TrialWriter to address it.
     member _.Name = name
     /// The nominal duration in seconds; in training, every period but the last is jittered by ±Timing.Jitter.

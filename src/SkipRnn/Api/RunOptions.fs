@@ -9,7 +9,9 @@ open SkipRnn.IO
 /// CLI's rules and messages: the options are written into a config.json document key by key (ConfigSchema)
 /// and read back by the same code that reads `skiprnn train`'s options.
 [<Sealed; AllowNullLiteral>]
-type RunOptions() =
+type RunOptions
+    /// Options with nothing set: every property takes the CLI's default but Task, which is required.
+    () =
     /// The task's name (a built-in task, or one registered with TaskCatalog.Register). Required.
     member val Task: string = null with get, set
     /// control, cd, sctt, dasc or dasc-last (default control).
