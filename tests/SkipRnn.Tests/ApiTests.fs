@@ -104,6 +104,36 @@ let optionTests =
             Expect.stringContains error "a task name must be a non-empty word" "message"
             Expect.isFalse (TaskCatalog.Contains "a/b") "not registered"
 
+        testCase "a custom task is scored as it asks: readouts equal to its targets score 1, by choice or by fixation and direction" <| fun () ->
+            // A go task written as a custom one: fixation input and output, a ring stimulus, respond at its direction.
+            let ringTask (outputs: int) =
+                { new ICustomTask with
+                    member _.Name = "ring-go"
+                    member _.InputSize = 1 + SkipRnn.Tasks.Ring.Units
+                    member _.OutputSize = outputs
+                    member _.Network = TaskNetwork.Population
+                    member _.Scoring = TaskScoring.FixationAndDirection
+                    member _.BatchTrials = 8
+                    member _.Periods timing = [| TaskPeriod("fixation", timing.Fixation); TaskPeriod("response", timing.Response) |]
+                    member _.WriteTrial t =
+                        let direction = t.Uniform(0.0, 2.0 * Math.PI)
+                        t.SetInput("fixation", 0, 1.0f)
+                        t.SetTarget("fixation", 0, 0.85f)
+                        for k in 0 .. SkipRnn.Tasks.Ring.Units - 1 do
+                            t.SetInput("fixation", 1 + k, float32 (SkipRnn.Tasks.Ring.tuning direction k))
+                            t.SetTarget("fixation", 1 + k, 0.05f)
+                            t.SetTarget("response", 1 + k, float32 (SkipRnn.Tasks.Ring.tuning direction k + 0.05))
+                        t.SetTarget("response", 0, 0.05f)
+                        t.Respond direction }
+            let e = refused (fun () -> TaskCatalog.Register(ringTask 5)) "a ring score needs a ring"
+            Expect.stringContains e.Message "fixation-and-direction scoring needs 33 outputs" "message"
+            for task in [ CustomTask.definition (ringTask 33); CustomTask.definition csharpTask ] do
+                let b = task.Generate { Trials = 6; Timing = SkipRnn.Tasks.Timing.Default; Jittered = true; Buffers = None } (SkipRnn.Numerics.Rng.Create(2UL))
+                let perfect = ReadOnlySpan(b.Targets, b.BurnIn * b.Trials * b.OutputSize, b.TrainedSteps * b.Trials * b.OutputSize)
+                Expect.equal (SkipRnn.Model.Performance.score b perfect b.OutputSize) 1.0 (task.Name + ": its targets score 1")
+                let silent = Array.zeroCreate<float32> (b.TrainedSteps * b.Trials * b.OutputSize)
+                Expect.isLessThan (SkipRnn.Model.Performance.score b (ReadOnlySpan silent) b.OutputSize) 0.9 (task.Name + ": silence does not")
+
         testCase "a C# task that writes to a period it does not have is refused with the periods it has" <| fun () ->
             let broken =
                 { new ICustomTask with
