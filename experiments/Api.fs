@@ -3,6 +3,7 @@ namespace SkipRnn.Api
 open System
 open System.Collections.Generic
 open System.Threading
+open SkipRnn.Training
 open SkipRnn.Results
 open SkipRnn.Experiments
 open SkipRnn.Experiments.Pipeline
@@ -55,8 +56,8 @@ type StoredRun internal (record: JobRecord, folder: string) =
     member _.Configuration = RunConfiguration.Of record.Config
     /// The paper's label of its method (Control, DASC10, …).
     member _.Label = record.Config.Label
-    /// succeeded or failed.
-    member _.Outcome = record.Outcome
+    /// How the run ended (a stored run has always ended: Succeeded or Failed).
+    member _.Outcome = if record.Outcome = Outcome.Succeeded.Name then RunOutcome.Succeeded else RunOutcome.Failed
     /// Training steps done.
     member _.Steps = record.Steps
     /// Seconds spent training.

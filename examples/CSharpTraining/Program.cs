@@ -1,5 +1,6 @@
 // Defines a task in C# (TwoIntervalComparison), trains control and DASC on it for a fixed budget, prints both
-// criteria and writes the activity of one network.
+// criteria and writes the activity of one network; then runs the same two configurations as an experiment into a
+// results store (SkipRnn.Experiments), as `skiprnn experiment run` runs the paper's.
 //   dotnet run --project examples/CSharpTraining -- <output folder>
 using CSharpTraining;
 using SkipRnn.Api;
@@ -38,10 +39,11 @@ RunOptions Options(string method) => new()
     Jitter = 0.02,
 };
 
+var configurations = new[] { "control", "dasc" }.Select(method => Options(method).Build()).ToList();
 var results = new Dictionary<string, TrainingResult>();
-foreach (var method in new[] { "control", "dasc" })
+foreach (var configuration in configurations)
 {
-    var configuration = Options(method).Build();
+    var method = configuration.Method;
     var progress = new ConsoleProgress(configuration.Label);
     var result = configuration.Train(progress, CancellationToken.None);
     Console.WriteLine($"{configuration.Label}: {result.Outcome} after {result.Steps} steps, criterion {result.Criterion:F3}");
@@ -56,6 +58,14 @@ var activity = dasc.WriteActivity(best, 8, 7, activityPath);
 var w = dasc.Weights(best);
 Console.WriteLine($"DASC network {best}: {w.Units} units, mean |W| = {w.Recurrent.Average(Math.Abs):F4}; " +
                   $"wrote {activityPath}: {activity.Batch.Trials} trials, {activity.Batch.Steps} steps, performance {activity.Recording.Performance:F3}");
+
+// The same configurations as an experiment: trained into results/runs/<key>/ and stored in results/skiprnn.duckdb;
+// a second run of this program trains nothing there.
+var experiment = new ExperimentDefinition("twointerval-methods", "Control and DASC on a two-interval comparison");
+foreach (var configuration in configurations) experiment.Add(configuration);
+var stored = experiment.Run(Path.Combine(output, "results"), null, CancellationToken.None);
+foreach (var run in stored.Runs)
+    Console.WriteLine($"stored {run.Label}: {run.Outcome} after {run.Steps} steps, criterion {run.Criterion:F3}");
 return 0;
 
 /// <summary>Prints every evaluation as it happens (synchronously, unlike Progress&lt;T&gt;).</summary>

@@ -207,6 +207,7 @@ let experimentTests =
             let first = experiment.Run(results, "custom", progress, CancellationToken.None, 1)
             Expect.isTrue first.Completed "completed"
             Expect.equal (first.Runs |> Seq.map (fun r -> r.Label) |> List.ofSeq) [ "Control"; "DASC4" ] "both runs, in order"
+            Expect.equal first.Runs[0].Outcome RunOutcome.Failed "a 6-step budget is not enough"
             Expect.equal (events |> Seq.filter (fun e -> e.Kind = ExperimentEventKind.Stored) |> Seq.length) 2 "both stored"
             Expect.equal first.Runs[1].Steps 6 "trained"
             use store = SkipRnn.Results.ResultStore.OpenOrFail first.StorePath
@@ -225,14 +226,20 @@ let experimentTests =
 [<Tests>]
 let exampleTests =
     testList "C# training example" [
-        testCase "examples/CSharpTraining, built against the SkipRnn package, trains control and DASC on its C# task" <| fun () ->
+        testCase "examples/CSharpTraining, built against the SkipRnn packages, trains control and DASC on its C# task, also as an experiment" <| fun () ->
             let out = scratch ()
             let code, stdout, stderr = Examples.run "CSharpTraining" [ out ]
             Expect.equal code 0 (sprintf "the C# program runs (stderr: %s)" stderr)
             Expect.stringContains stdout "refused: the skip length θ of dasc must be a whole number of steps, got 2.5" "bad options refused"
             for label in [ "Control"; "DASC10" ] do
-                let line = Text.RegularExpressions.Regex(label + @": (Succeeded|Failed) after 300 steps, criterion (0\.\d{3}|1\.000)")
-                Expect.isTrue (line.IsMatch stdout) (sprintf "%s's criterion after the fixed budget, in:\n%s" label stdout)
+                let line = Text.RegularExpressions.Regex(label + @": (Succeeded|Failed) after 300 steps, criterion ((0|1)\.\d{3})")
+                let m = line.Match stdout
+                Expect.isTrue m.Success (sprintf "%s's criterion after the fixed budget, in:\n%s" label stdout)
+                // The experiment trains the same configuration through the job runner: the same networks.
+                Expect.stringContains stdout (sprintf "stored %s: %s after 300 steps, criterion %s" label m.Groups[1].Value m.Groups[2].Value)
+                    "the same run stored by the experiment"
+            use store = SkipRnn.Results.ResultStore.OpenOrFail(Path.Combine(out, "results", "skiprnn.duckdb"))
+            Expect.equal (store.Scalar<int64>("SELECT count(*) FROM runs WHERE task = 'twointerval'")) 2L "both runs in the store"
             for method in [ "control"; "dasc" ] do
                 Expect.isTrue (RunDirectory.isFinished (Path.Combine(out, method))) (method + " saved as a finished run")
             let d = Npz.read (Path.Combine(out, "activity.npz"))
