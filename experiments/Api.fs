@@ -20,10 +20,16 @@ type ExperimentEventKind =
     | Stored = 3
     /// The run was stopped by the cancellation token (a training run resumes from its checkpoint next time).
     | Stopped = 4
+    /// This call leaves the run undone (Message says why: its folder held something else and was set aside, so
+    /// the next call trains it, or another process holds it); the experiment goes on with the next run.
+    | NotDone = 5
+    /// Something set right on the way (a damaged checkpoint set aside), in one sentence (Message).
+    | Warning = 6
 
 /// One event of an experiment's run, for IProgress.
 [<Sealed>]
-type ExperimentProgress internal (kind: ExperimentEventKind, run: string, label: string, index: int, total: int, step: int, criterion: float) =
+type ExperimentProgress internal (kind: ExperimentEventKind, run: string, label: string, index: int, total: int, step: int, criterion: float,
+                                  message: string) =
     /// What happened.
     member _.Kind = kind
     /// The run's key (its folder under runs/ and its row in the store); null for Planned.
@@ -38,11 +44,14 @@ type ExperimentProgress internal (kind: ExperimentEventKind, run: string, label:
     member _.Step = step
     /// The criterion at that step (Progress), else NaN.
     member _.Criterion = criterion
+    /// Why a run is not done (NotDone), or what was set right (Warning); else null.
+    member _.Message = message
     /// One line for a console.
     override _.ToString() =
         match kind with
         | ExperimentEventKind.Planned -> sprintf "planned: %d runs to train" total
         | ExperimentEventKind.Progress -> sprintf "%s %s: step %d, criterion %.3f" (string kind) label step criterion
+        | ExperimentEventKind.NotDone | ExperimentEventKind.Warning -> sprintf "%s %s: %s" (string kind) label message
         | _ -> sprintf "%s %s" (string kind) label
 
 /// A finished run of an experiment, as the results store holds it.
@@ -69,14 +78,17 @@ type StoredRun internal (record: JobRecord, folder: string) =
 
 /// The outcome of running an experiment.
 [<Sealed>]
-type ExperimentResult internal (completed: bool, results: string, store: string, runs: StoredRun list) =
+type ExperimentResult internal (completed: bool, results: string, store: string, runs: StoredRun list, notDone: string list) =
     /// false when the cancellation token stopped it; running it again goes on where it stopped.
     member _.Completed = completed
+    /// The runs this call left undone, each as "key: why" (running it again does them).
+    member _.NotDone: IReadOnlyList<string> = ResizeArray notDone :> _
     /// The results folder.
     member _.ResultsFolder = results
     /// The results store (DuckDB) the runs went into.
     member _.StorePath = store
-    /// The experiment's finished runs, in the order of its configurations (all of them when Completed).
+    /// The experiment's finished runs, in the order of its configurations (all of them when Completed and
+    /// NotDone is empty).
     member _.Runs: IReadOnlyList<StoredRun> = ResizeArray runs :> _
 
 /// An experiment defined as a list of run configurations, run into a results folder as `skiprnn experiment run`
@@ -134,23 +146,28 @@ type ExperimentDefinition
             match ResultStore.Open layout.Store with
             | Ok s -> s
             | Error e -> raise (ArgumentException e)
-        let report kind (job: Job option) index total step criterion =
+        let report kind (job: Job option) index total step criterion message =
             if not (isNull progress) then
                 let key, label =
                     match job with
                     | Some j -> j.Key, sprintf "%s %s" j.Config.Task j.Config.Label
                     | None -> null, null
-                progress.Report(ExperimentProgress(kind, key, label, index, total, step, criterion))
+                progress.Report(ExperimentProgress(kind, key, label, index, total, step, criterion, message))
         let mutable total = 0
+        let notDone = ResizeArray<string>()
         let notify event =
             match event with
             | Planned (_, missing) ->
                 total <- missing.Length
-                report ExperimentEventKind.Planned None -1 total -1 nan
-            | Started (job, index, count) -> report ExperimentEventKind.Started (Some job) index count -1 nan
-            | Progress (job, step, criterion) -> report ExperimentEventKind.Progress (Some job) -1 total step criterion
-            | Stored (job, _, _) -> report ExperimentEventKind.Stored (Some job) -1 total -1 nan
-            | Stopped job -> report ExperimentEventKind.Stopped (Some job) -1 total -1 nan
+                report ExperimentEventKind.Planned None -1 total -1 nan null
+            | Started (job, index, count) -> report ExperimentEventKind.Started (Some job) index count -1 nan null
+            | Progress (job, step, criterion) -> report ExperimentEventKind.Progress (Some job) -1 total step criterion null
+            | Stored (job, _, _) -> report ExperimentEventKind.Stored (Some job) -1 total -1 nan null
+            | Stopped job -> report ExperimentEventKind.Stopped (Some job) -1 total -1 nan null
+            | NotDone (job, reason) ->
+                notDone.Add(sprintf "%s: %s" job.Key reason)
+                report ExperimentEventKind.NotDone (Some job) -1 total -1 nan reason
+            | Warning (job, message) -> report ExperimentEventKind.Warning (Some job) -1 total -1 nan message
         let completed =
             Pipeline.run store layout profile experiment (if workers = 0 then None else Some workers) notify cancellationToken
         let finished =
@@ -160,7 +177,7 @@ type ExperimentDefinition
                     match JobFolder.read job.Kind dir with
                     | Ok record -> StoredRun(record, dir)
                     | Error _ -> () ]
-        ExperimentResult(completed, layout.Root, layout.Store, finished)
+        ExperimentResult(completed, layout.Root, layout.Store, finished, List.ofSeq notDone)
 
     /// Runs the configurations the store lacks under the profile name "custom", one worker per core.
     member this.Run(resultsFolder: string, progress: IProgress<ExperimentProgress>, cancellationToken: CancellationToken) =

@@ -1,8 +1,6 @@
 namespace SkipRnn.Experiments
 
 open System
-open System.Security.Cryptography
-open System.Text
 open SkipRnn.Training
 open SkipRnn.IO
 open SkipRnn.Results
@@ -17,18 +15,10 @@ type Job =
 
 module Job =
 
-    let private hash (text: string) =
-        let bytes = SHA256.HashData(Encoding.UTF8.GetBytes text)
-        Convert.ToHexString(bytes, 0, 4).ToLowerInvariant()
-
     let private create kind (config: RunConfig) =
         match RunConfig.validate config with
         | Error e -> invalidArg "config" (sprintf "%s: %s" config.Slug e)
-        | Ok config ->
-            let suffix = match kind with Training -> "" | DynamicsComparison -> "_dynamics"
-            { Key = sprintf "%s%s-%s" config.Slug suffix (hash (kind.Name + "\n" + ConfigJson.toJson config))
-              Kind = kind
-              Config = config }
+        | Ok config -> { Key = JobFolder.key kind config; Kind = kind; Config = config }
 
     /// Train to the criterion or the step limit.
     let training (config: RunConfig) = create Training config

@@ -15,15 +15,20 @@ type JobOutcome =
     | Finished
     /// Stopped from outside; a training job resumes from its checkpoint, a dynamics comparison starts over.
     | Stopped
+    /// Another process holds the folder (its lock); nothing was done.
+    | Busy of reason: string
+    /// The folder holds another job (its config.json is not this job's); nothing was done.
+    | Unusable of reason: string
 
 /// Writes config.json, or checks that the folder already holds this job.
 let private claim (job: Job) (dir: string) =
-    Directory.CreateDirectory dir |> ignore
     let json = ConfigJson.toJson job.Config
     let path = RunDirectory.configFile dir
     if File.Exists path && File.ReadAllText path <> json then
-        failwithf "%s holds a different run (see its config.json); remove it to run %s again" dir job.Key
-    if not (File.Exists path) then Files.writeAtomically path json
+        Error(sprintf "%s holds a different run than %s (see its config.json)" dir job.Key)
+    else
+        if not (File.Exists path) then Files.writeAtomically path json
+        Ok()
 
 /// How often a training job saves its checkpoint.
 let checkpointEvery = TimeSpan.FromSeconds 30.0
@@ -41,11 +46,10 @@ let private writeActivity (config: RunConfig) (state: TrainingState) (dir: strin
     let activity = SkipRnn.Analysis.ActivityExport.record config state.Parameters best trials (config.Seed + 7UL) SkipRnn.Model.Euler None
     SkipRnn.Analysis.ActivityExport.write (JobFolder.activityFile dir) activity
 
-let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) device (progress: int -> float -> unit) (cancel: CancellationToken) =
+let private train (job: Job) (dir: string) (task: TaskDefinition) (workers: int option) device progress (warn: string -> unit) (cancel: CancellationToken) =
     let config = job.Config
     let arch = RunConfig.architecture config task
-    let resumed =
-        if File.Exists(RunDirectory.checkpointFile dir) then Some(RunDirectory.loadCheckpoint dir config arch) else None
+    let resumed = RunDirectory.resume dir config arch warn
     use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed, device = device)
     let mutable lastCheckpoint = Stopwatch.StartNew()
     let onEvaluation (e: Evaluation) =
@@ -75,16 +79,25 @@ let private compare (job: Job) (dir: string) (task: TaskDefinition) (workers: in
         Files.writeAtomically (JobFolder.dynamicsFile dir) (JobFolder.dynamicsJson measurement)
         Finished
 
-/// Runs `job` in `dir` on `device` unless it has finished there already. `progress` sees (training step, criterion).
-let runOn (device: SkipRnn.Engine.Device) (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
-    claim job dir
-    if JobFolder.isFinished job.Kind dir then Finished
-    else
-        let task = (Catalog.tryFind job.Config.Task).Value
-        match job.Kind with
-        | Training -> train job dir task workers device progress cancel
-        | DynamicsComparison -> compare job dir task workers device progress cancel
+/// Runs `job` in `dir` on `device` unless it has finished there already, holding the folder's lock meanwhile (one
+/// writer per folder, whatever runs it: `experiment run`, a sweep shard, or the same shard started twice).
+/// `progress` sees (training step, criterion); `warn` hears of a checkpoint set aside.
+let runOn (device: SkipRnn.Engine.Device) (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit)
+          (warn: string -> unit) (cancel: CancellationToken) =
+    Files.guard "create" dir (fun () -> Directory.CreateDirectory dir |> ignore)
+    match FolderLock.TryAcquire(dir, sprintf "training %s" job.Key) with
+    | Error message -> Busy message
+    | Ok held ->
+        use _writer = held
+        match claim job dir with
+        | Error message -> Unusable message
+        | Ok () when JobFolder.isFinished job.Kind dir -> Finished
+        | Ok () ->
+            let task = (Catalog.tryFind job.Config.Task).Value
+            match job.Kind with
+            | Training -> train job dir task workers device progress warn cancel
+            | DynamicsComparison -> compare job dir task workers device progress cancel
 
 /// Runs `job` in `dir` on the CPU unless it has finished there already.
-let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (cancel: CancellationToken) =
-    runOn SkipRnn.Engine.Cpu job dir workers progress cancel
+let run (job: Job) (dir: string) (workers: int option) (progress: int -> float -> unit) (warn: string -> unit) (cancel: CancellationToken) =
+    runOn SkipRnn.Engine.Cpu job dir workers progress warn cancel

@@ -17,6 +17,8 @@ type ResultsLayout =
     /// The claims' verdicts (also in the store and at the top of the report).
     member l.Claims = Path.Combine(l.Root, "claims.csv")
     member l.JobFolder(job: Job) = Path.Combine(l.Runs, job.Key)
+    /// Where a run folder that cannot be used is set aside (moved, never deleted), so its job is trained again.
+    member l.Quarantine = Path.Combine(l.Root, "quarantine")
 
 type Event =
     /// The jobs of the experiment that the store does not hold yet.
@@ -26,6 +28,11 @@ type Event =
     /// A finished job went into the store: trained now, or found finished on disk and ingested.
     | Stored of Job * JobRecord * trainedNow: bool
     | Stopped of Job
+    /// A job that this invocation leaves undone, and why: its folder held something else and was set aside (the
+    /// next invocation trains it), or another process holds it. The stage goes on with the next job.
+    | NotDone of Job * reason: string
+    /// Something set right on the way (a damaged checkpoint set aside), in one sentence.
+    | Warning of Job * message: string
 
 /// Records the experiment's plan in the store under a profile's name (filling in per-network results its stored
 /// runs lack, from their folders) and returns its jobs that are not stored yet.
@@ -45,19 +52,18 @@ let plan (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Expe
     let stored = store.Keys()
     e.Jobs |> List.distinctBy (fun j -> j.Key) |> List.filter (fun j -> not (stored.Contains j.Key))
 
-/// Ingests the finished folder of a job; an error if it cannot be read.
-let ingest (store: ResultStore) (layout: ResultsLayout) (job: Job) =
-    match JobFolder.read job.Kind (layout.JobFolder job) with
-    | Ok record ->
-        store.Ingest record |> ignore
-        record
-    | Error e -> failwith e
+/// Moves a run folder that cannot be used into the quarantine folder; the sentence that says where.
+let setAside (layout: ResultsLayout) (dir: string) =
+    let aside = SkipRnn.IO.Files.setAside dir (Some layout.Quarantine)
+    sprintf "set aside as %s" (Path.GetRelativePath(layout.Root, aside))
 
-/// Runs the missing jobs of an experiment; false if cancelled before the end.
+/// Runs the missing jobs of an experiment; false if cancelled before the end. A job whose folder cannot be used
+/// (another job's config in it, a damaged or incomplete result) is set aside and reported, and the stage goes on.
 let run (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Experiment) (workers: int option)
         (notify: Event -> unit) (cancel: CancellationToken) =
     let missing = plan store layout profile e
     notify (Planned(e, missing))
+    let notDone job (reason: string) = notify (NotDone(job, reason))
     let rec next (index: int) (jobs: Job list) =
         match jobs with
         | [] -> true
@@ -66,12 +72,22 @@ let run (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Exper
             let dir = layout.JobFolder job
             let trainedNow = not (JobFolder.isFinished job.Kind dir)
             if trainedNow then notify (Started(job, index, missing.Length))
-            match JobRunner.run job dir workers (fun step criterion -> notify (Progress(job, step, criterion))) cancel with
+            let progress step criterion = notify (Progress(job, step, criterion))
+            match JobRunner.run job dir workers progress (fun message -> notify (Warning(job, message))) cancel with
             | JobRunner.Stopped ->
                 notify (Stopped job)
                 false
+            | JobRunner.Busy reason ->
+                notDone job reason
+                next (index + 1) rest
+            | JobRunner.Unusable reason ->
+                notDone job (sprintf "%s; %s" reason (setAside layout dir))
+                next (index + 1) rest
             | JobRunner.Finished ->
-                let record = ingest store layout job
-                notify (Stored(job, record, trainedNow))
+                match JobFolder.read job.Kind dir with
+                | Ok record ->
+                    store.Ingest record |> ignore
+                    notify (Stored(job, record, trainedNow))
+                | Error reason -> notDone job (sprintf "%s; %s" reason (setAside layout dir))
                 next (index + 1) rest
     next 0 missing

@@ -86,6 +86,8 @@ type ShardEvent =
     | Failed of Job * reason: string
     /// Stopped from outside (SIGTERM): a training job keeps its checkpoint.
     | Stopped of Job
+    /// Something set right on the way (a damaged checkpoint set aside), in one sentence.
+    | Warning of Job * message: string
 
 /// Runs a shard's jobs one after another into DIR/runs/<job key>/. A job that fails is reported and the
 /// shard goes on with the next. True if the shard got to its end, false if it was stopped.
@@ -104,10 +106,17 @@ let runShard (layout: ResultsLayout) (jobs: Job list) (device: SkipRnn.Engine.De
                 notify (Starting(job, File.Exists(RunDirectory.checkpointFile dir)))
                 let watch = Stopwatch.StartNew()
                 let progress step criterion = notify (Progress(job, step, criterion))
-                match (try Ok(JobRunner.runOn device job dir workers progress cancel) with e -> Error e.Message) with
+                let warn message = notify (Warning(job, message))
+                match (try Ok(JobRunner.runOn device job dir workers progress warn cancel) with e -> Error e.Message) with
                 | Ok JobRunner.Stopped ->
                     notify (Stopped job)
                     false
+                | Ok (JobRunner.Busy reason) ->
+                    notify (Failed(job, reason))
+                    next rest
+                | Ok (JobRunner.Unusable reason) ->
+                    notify (Failed(job, sprintf "%s; %s" reason (Pipeline.setAside layout dir)))
+                    next rest
                 | Ok JobRunner.Finished ->
                     notify (Finished(job, watch.Elapsed.TotalSeconds))
                     next rest
@@ -173,7 +182,8 @@ let merge (store: ResultStore) (layout: ResultsLayout) : MergeSummary =
                     store.Ingest record |> ignore
                     fresh.Add key
                 | Error e ->
-                    warnings.Add e
+                    // Never stored under a key it does not match: set aside, so that its job counts as not done.
+                    warnings.Add(sprintf "%s; %s" e (Pipeline.setAside layout dir))
                     unfinished.Add key
             | _ -> unfinished.Add key
     { New = List.ofSeq fresh; Present = present; Unfinished = List.ofSeq unfinished; Warnings = List.ofSeq warnings }

@@ -12,6 +12,12 @@ let error (message: string) =
     eprintfn "skiprnn: %s" message
     2
 
+/// A failure of the environment (a full disk, a damaged file, a missing permission), not of the command: one line
+/// on stderr, exit code 3.
+let environmentError (message: string) =
+    eprintfn "skiprnn: %s" message
+    3
+
 /// The --device option: cpu (default), cuda or auto. A CUDA GPU asked for is looked for now, so that a missing
 /// one is reported (one line, exit code 2) before anything is written.
 let device (given: string option) =

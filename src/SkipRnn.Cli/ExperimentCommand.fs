@@ -57,8 +57,12 @@ let private run (args: ParseResults<ExperimentRunArgs>) =
         cancel.Cancel()
     use _interrupt = Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGINT, stop)
     use _terminate = Runtime.InteropServices.PosixSignalRegistration.Create(Runtime.InteropServices.PosixSignal.SIGTERM, stop)
+    let mutable notDone = 0
     let rec loop (remaining: (string * Experiment) list) =
         match remaining with
+        | [] when notDone > 0 ->
+            eprintfn "%d run%s not done (see the lines above); the same command does them" notDone (if notDone = 1 then "" else "s")
+            1
         | [] -> 0
         | (name, experiment) :: rest ->
             let position = pipeline |> List.tryFindIndex (fun n -> String.Equals(n, name, StringComparison.OrdinalIgnoreCase))
@@ -77,6 +81,7 @@ let private run (args: ParseResults<ExperimentRunArgs>) =
             let tracker = PipelineProgress.Tracker(stage, max stage pipeline.Length, later)
             let completed =
                 PipelineProgress.run tracker (fun notify -> Pipeline.run store layout profile.Name experiment workers notify cancel.Token)
+            notDone <- notDone + tracker.NotDone
             if completed then
                 printfn "%s: done at profile %s (%s)" name profile.Name (Output.duration tracker.Elapsed)
                 loop rest

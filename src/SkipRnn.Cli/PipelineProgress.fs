@@ -22,6 +22,7 @@ type Tracker(stage: int, stages: int, laterCost: float) =
     let mutable current: (Job * float * Stopwatch) option = None
     let mutable currentStep = 0
     let mutable currentCriterion = nan
+    let mutable notDone = 0
 
     member _.Fraction = if total = 0 then 1.0 else float finished / float total
 
@@ -69,6 +70,15 @@ type Tracker(stage: int, stages: int, laterCost: float) =
             finished <- finished + 1
             remainingCost <- remainingCost - cost
         | Stopped _ -> current <- None
+        | NotDone (job, _) ->
+            current <- None
+            finished <- finished + 1
+            remainingCost <- remainingCost - Job.cost job
+            notDone <- notDone + 1
+        | Warning _ -> ()
+
+    /// Jobs this invocation left undone (NotDone events).
+    member _.NotDone = notDone
 
     member _.Elapsed = clock.Elapsed.TotalSeconds
 
@@ -77,12 +87,20 @@ let storedLine (job: Job) (record: SkipRnn.Results.JobRecord) (trainedNow: bool)
     sprintf "stored %s: %s after %d steps, criterion %.3f%s" job.Key record.Outcome record.Steps record.Criterion
         (if trainedNow then sprintf ", %.0f s of training" record.TrainSeconds else " (found finished on disk)")
 
+/// A line for a job left undone or a repair on the way (stderr).
+let warningLine (event: Event) =
+    match event with
+    | NotDone (job, reason) -> Some(sprintf "not done %s: %s" job.Key reason)
+    | Warning (job, message) -> Some(sprintf "warning: %s: %s" job.Key message)
+    | _ -> None
+
 /// Runs `work` with a live display; `work` gets the event handler.
 let run (tracker: Tracker) (work: (Event -> unit) -> 'a) : 'a =
     if Console.IsOutputRedirected then
         let mutable lastLine = Stopwatch.StartNew()
         work (fun event ->
             tracker.Handle event
+            warningLine event |> Option.iter (eprintfn "%s")
             match event with
             | Started (job, _, _) -> printfn "training %s" job.Key
             | Stored (job, record, trainedNow) -> printfn "%s · %s" (storedLine job record trainedNow) (tracker.Describe())
@@ -91,7 +109,7 @@ let run (tracker: Tracker) (work: (Event -> unit) -> 'a) : 'a =
             | Progress _ when lastLine.Elapsed.TotalSeconds > 30.0 ->
                 lastLine.Restart()
                 printfn "  %s" (tracker.Describe())
-            | Progress _ -> ())
+            | Progress _ | NotDone _ | Warning _ -> ())
     else
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -101,6 +119,7 @@ let run (tracker: Tracker) (work: (Event -> unit) -> 'a) : 'a =
                 let result =
                     work (fun event ->
                         tracker.Handle event
+                        warningLine event |> Option.iter (fun line -> AnsiConsole.WriteLine line)
                         match event with
                         | Stored (job, record, trainedNow) -> AnsiConsole.WriteLine(storedLine job record trainedNow)
                         | Stopped job -> AnsiConsole.WriteLine(sprintf "stopped %s" job.Key)

@@ -37,6 +37,8 @@ let main argv =
         let line = e.Message.Split('\n') |> Array.head
         error (line.Replace("ERROR: ", "").TrimEnd() + " (see skiprnn --help)")
     | UserError message -> error message
+    | SkipRnn.IO.FileFailure message -> environmentError message
+    | :? IO.IOException | :? UnauthorizedAccessException as e -> environmentError (e.Message.TrimEnd('.'))
     | SkipRnn.Engine.Gpu.NoGpuFound message -> error message
     | e when Environment.GetEnvironmentVariable "SKIPRNN_DEBUG" <> "1" ->
         eprintfn "skiprnn: internal error: %s (set SKIPRNN_DEBUG=1 for details)" e.Message

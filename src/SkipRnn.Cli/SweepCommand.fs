@@ -135,6 +135,7 @@ let private run (args: ParseResults<SweepRunArgs>) =
             failed <- failed + 1
             eprintfn "failed %s: %s" job.Key reason
         | Sweep.Stopped job -> printfn "stopped %s; it resumes from its checkpoint when the shard runs again" job.Key
+        | Sweep.Warning (job, message) -> eprintfn "warning: %s: %s" job.Key message
     if not (Sweep.runShard layout mine device workers notify cancel.Token) then
         eprintfn "shard %s interrupted; running it again resumes where it stopped" shard.Label
         130

@@ -96,12 +96,10 @@ let run (args: ParseResults<TrainArgs>) =
         Files.writeAtomically configPath configJson
         let workers = args.TryGetResult TrainArgs.Workers
         let arch = RunConfig.architecture config task
-        let resumed =
-            if File.Exists(RunDirectory.checkpointFile dir) then
-                let s = RunDirectory.loadCheckpoint dir config arch
-                if not quiet then eprintfn "resuming %s from step %d" out s.Step
-                Some s
-            else None
+        let resumed = RunDirectory.resume dir config arch (eprintfn "warning: %s")
+        match resumed with
+        | Some s when not quiet -> eprintfn "resuming %s from step %d" out s.Step
+        | _ -> ()
         use trainer = new Trainer(config, task, ?workers = workers, ?state = resumed, device = device)
         if not quiet then eprintfn "training on %s" trainer.Engine.Description
         use cancel = new CancellationTokenSource()

@@ -71,6 +71,8 @@ let cliTests =
               [ "--method"; "cd"; "--skip"; "150" ], "on CD's grid at θ0 = 150"
               [ "--networks"; "2000000000" ], "GB of memory"
               [ "--trials"; "100000" ], "GB of memory"
+              [ "--trials"; "2000000000" ], "GB of memory"
+              [ "--units"; "100000" ], "GB of memory"
               [ "--method"; "sctt"; "--skip"; "Infinity" ], "must be a finite number of steps"
               [ "--workers"; "0" ], "workers must be at least 1"
               [ "--strategic-ratio"; "0.5" ], "multi-trial task" ] do

@@ -56,12 +56,12 @@ let configTests =
             Expect.equal (ConfigJson.parse """{ "task": "go", "netwroks": 2 }""") (Error "unknown key 'netwroks' (did you mean 'networks'?)") "top level"
             Expect.equal (ConfigJson.parse """{ "timing": { "dealy": 2.0 } }""") (Error "unknown key 'dealy' in 'timing' (did you mean 'delay'?)") "timing"
         testCase "null, a repeated key, a negative or fractional seed are refused" <| fun () ->
-            Expect.equal (ConfigJson.parse """{ "networks": null }""") (Error "'networks' is null; leave the key out for its default") "null"
-            Expect.equal (ConfigJson.parse """{ "networks": 2, "networks": 3 }""") (Error "a key appears twice") "repeated"
-            Expect.stringContains (ConfigJson.parse """{ "seed": -5 }""" |> function Error e -> e | Ok _ -> "") "from 0 to 2^53" "negative seed"
-            Expect.stringContains (ConfigJson.parse """{ "seed": 1.5 }""" |> function Error e -> e | Ok _ -> "") "whole number" "fractional seed"
-            Expect.stringContains (ConfigJson.parse """{ "seed": 1e17 }""" |> function Error e -> e | Ok _ -> "") "2^53" "a seed a double cannot hold exactly"
-            Expect.stringContains (ConfigJson.parse """{ "networks": 1e10 }""" |> function Error e -> e | Ok _ -> "") "whole number" "an int that does not fit"
+            Expect.equal (ConfigJson.parse """{ "task": "go", "networks": null }""") (Error "'networks' is null; leave the key out for its default") "null"
+            Expect.equal (ConfigJson.parse """{ "task": "go", "networks": 2, "networks": 3 }""") (Error "a key appears twice") "repeated"
+            Expect.stringContains (ConfigJson.parse """{ "task": "go", "seed": -5 }""" |> function Error e -> e | Ok _ -> "") "from 0 to 2^53" "negative seed"
+            Expect.stringContains (ConfigJson.parse """{ "task": "go", "seed": 1.5 }""" |> function Error e -> e | Ok _ -> "") "whole number" "fractional seed"
+            Expect.stringContains (ConfigJson.parse """{ "task": "go", "seed": 1e17 }""" |> function Error e -> e | Ok _ -> "") "2^53" "a seed a double cannot hold exactly"
+            Expect.stringContains (ConfigJson.parse """{ "task": "go", "networks": 1e10 }""" |> function Error e -> e | Ok _ -> "") "whole number" "an int that does not fit"
         testCase "every key written is read back to the same configuration" <| fun () ->
             let c = { RunConfig.Default with Task = "rulereversal"; Method = CD 10.0; FreshOptimizerPerStage = false; StrategicRatio = Some 0.3
                                              LearningRate = Some 0.01; Timing = { RunConfig.Default.Timing with Delay = 2.0 } }

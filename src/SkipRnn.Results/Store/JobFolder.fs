@@ -73,6 +73,14 @@ type JobRecord =
 /// shard) and be merged later.
 module JobFolder =
 
+    /// A job's key, which names its folder and its row in the store: the run's slug, then "_dynamics" for a
+    /// comparison, then 8 hex digits of SHA-256 of the kind and the config's JSON. Stable (the same config always
+    /// gives the same key) and unique (any change to the config changes it).
+    let key (kind: JobKind) (config: RunConfig) =
+        let suffix = match kind with Training -> "" | DynamicsComparison -> "_dynamics"
+        let hash = Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes(kind.Name + "\n" + ConfigJson.toJson config))
+        sprintf "%s%s-%s" config.Slug suffix (Convert.ToHexString(hash, 0, 4).ToLowerInvariant())
+
     let dynamicsFile dir = Path.Combine(dir, "dynamics.json")
 
     /// Example activity of the best trained network, written before run.json (see JobRunner).
@@ -137,18 +145,38 @@ module JobFolder =
                   Performances = performances })
             |> List.ofArray
 
-    /// The record of the finished job in `dir` (its key is the folder's name).
+    /// Checks that what a finished folder holds is whole and belongs together: its weights open and are of the
+    /// config's networks and sizes, and its result has a value for every network. An error naming what does not fit.
+    let private checkWhole (config: RunConfig) (dir: string) (performances: float[]) =
+        let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
+        let arch = RunConfig.architecture config task
+        let weights = RunDirectory.weightsFile dir
+        if performances.Length <> config.Networks then
+            failwithf "its result has %d performances for the %d networks of its config.json" performances.Length config.Networks
+        try RunDirectory.parametersOf arch config.Networks (Npz.read weights) |> ignore
+        with Failure message -> failwithf "%s does not fit its config.json: %s" weights message
+
+    /// The record of the finished job in `dir`, checked against the folder: its key, recomputed from its
+    /// config.json, must be the folder's name (a folder copied or edited into another job's place is refused), and
+    /// its result, weights and activity must open and fit the config. An error in one sentence if not.
     let read (kind: JobKind) (dir: string) : Result<JobRecord, string> =
         try
             let configJson = File.ReadAllText(RunDirectory.configFile dir)
             match ConfigJson.parse configJson with
             | Error e -> Error(sprintf "%s: %s" (RunDirectory.configFile dir) e)
+            | Ok config when key kind config <> Path.GetFileName(Path.TrimEndingDirectorySeparator dir) ->
+                Error(sprintf "%s holds the %s job %s (task %s, method %s): its config.json is not the one its name stands for"
+                          dir kind.Name (key kind config) config.Task config.Method.Name)
             | Ok config ->
-                let key = Path.GetFileName(Path.TrimEndingDirectorySeparator dir)
+                let key = key kind config
                 match kind with
                 | Training ->
                     let r = RunDirectory.readRecord dir
+                    match ConfigJson.parse (r["config"].ToJsonString()) with
+                    | Ok recorded when ConfigJson.toJson recorded = ConfigJson.toJson config -> ()
+                    | _ -> failwithf "%s is the record of another configuration than its config.json" (RunDirectory.recordFile dir)
                     let performances = readNumbers r["performances"]
+                    checkWhole config dir performances
                     let criterion = match r["criterion"] with null -> nan | n -> n.GetValue<float>()
                     Ok { Key = key; Kind = kind; Config = config; ConfigJson = configJson
                          Outcome = r["outcome"].GetValue<string>()
@@ -167,6 +195,7 @@ module JobFolder =
                 | DynamicsComparison ->
                     let path = dynamicsFile dir
                     let m = parseDynamics (File.ReadAllText path)
+                    checkWhole config dir m.PerformanceTrue
                     Ok { Key = key; Kind = kind; Config = config; ConfigJson = configJson
                          Outcome = "compared"; Steps = m.Steps; TrainSeconds = m.TrainSeconds; Flops = m.Flops
                          Criterion = SkipRnn.Model.Performance.criterion m.PerformanceTrue
@@ -176,4 +205,4 @@ module JobFolder =
                          Dynamics = Some m
                          Activity = None
                          FinishedAt = File.GetLastWriteTimeUtc path }
-        with e -> Error(sprintf "cannot read the finished job in %s (%s)" dir e.Message)
+        with e -> Error(sprintf "cannot read the finished job in %s (%s)" dir (e.Message.TrimEnd('.')))

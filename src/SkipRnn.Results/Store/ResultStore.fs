@@ -6,6 +6,7 @@ open System.Text.Json
 open DuckDB.NET.Data
 open SkipRnn.Tasks
 open SkipRnn.Training
+open SkipRnn.IO
 
 /// A planned job as the store sees it: its key and where it belongs.
 type PlannedJob = { Key: string; Position: int }
@@ -38,19 +39,29 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
     let json (values: float[]) =
         JsonSerializer.Serialize(values |> Array.map (fun v -> if Double.IsFinite v then Nullable v else Nullable()))
 
+    /// A failure of the database file (a full disk, a lost file) as a FileFailure naming the store.
+    let failure (e: exn) =
+        FileFailure(SkipRnn.IO.Files.describe "write the results store" path e)
+
     let inTransaction (work: unit -> unit) =
-        use t = connection.BeginTransaction()
         try
-            work ()
-            t.Commit()
-        with _ ->
-            t.Rollback()
-            reraise ()
+            use t = connection.BeginTransaction()
+            try
+                work ()
+                t.Commit()
+            with _ ->
+                // A failed commit (a full disk) has finished the transaction already; the first error is the one
+                // to report, not the rollback's.
+                (try t.Rollback() with _ -> ())
+                reraise ()
+        with
+        | :? DuckDBException | :? IOException as e -> raise (failure e)
 
     member _.Path = path
     member _.Connection = connection
 
-    /// Opens (creating if needed) the store at `path`; Error with one sentence if it cannot.
+    /// Opens (creating if needed) the store at `path`; Error with one sentence if its folder cannot be written or
+    /// another process has it open; a FileFailure if the file itself cannot be written (a full disk).
     static member Open(path: string) : Result<ResultStore, string> =
         let folder = Path.GetDirectoryName(Path.GetFullPath path)
         match SkipRnn.IO.Files.ensureWritableFolder folder with
@@ -66,7 +77,7 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                 let message = e.Message.Split('\n')[0]
                 if message.Contains "lock" then
                     Error(sprintf "the results store %s is in use by another process (%s)" path message)
-                else Error(sprintf "cannot open the results store %s (%s)" path message)
+                else raise (FileFailure(Files.describe "open the results store" path e))
 
     /// Opens the store or raises with the one-sentence reason.
     static member OpenOrFail(path: string) =
@@ -207,12 +218,23 @@ type ResultStore private (connection: DuckDBConnection, path: string) =
                       "spread", (match v.Spread with Some x -> box x | None -> null)
                       "failed", box v.Failed; "best", box v.Best ])
 
-    /// Writes every table as CSV into `folder` (runs.csv, evaluations.csv, …).
+    /// Writes every table as CSV into `folder` (runs.csv, evaluations.csv, …), each file whole or not at all and
+    /// flushed to the disk before it takes its name.
     member this.ExportCsv(folder: string) =
-        Directory.CreateDirectory folder |> ignore
+        SkipRnn.IO.Files.guard "create" folder (fun () -> Directory.CreateDirectory folder |> ignore)
         for table in [ "runs"; "evaluations"; "dynamics"; "experiments"; "experiment_jobs"; "paper_values"; "claims" ] do
-            let target = Path.Combine(Path.GetFullPath folder, table + ".csv").Replace("'", "''")
-            execute (sprintf "COPY (SELECT * FROM %s ORDER BY ALL) TO '%s' (HEADER, DELIMITER ',')" table target) []
+            let target = Path.Combine(Path.GetFullPath folder, table + ".csv")
+            let temporary = target + ".partial"
+            try
+                execute (sprintf "COPY (SELECT * FROM %s ORDER BY ALL) TO '%s' (HEADER, DELIMITER ',')" table (temporary.Replace("'", "''"))) []
+                do
+                    use written = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite)
+                    written.Flush true
+                File.Move(temporary, target, true)
+            with
+            | :? DuckDBException | :? IOException as e ->
+                (try File.Delete temporary with _ -> ())
+                raise (FileFailure(SkipRnn.IO.Files.describe "write" target e))
 
     interface IDisposable with
         member _.Dispose() = connection.Dispose()

@@ -27,7 +27,10 @@ type TrainedRun private (folder: string, config: RunConfig, parameters: Paramete
             | Error message -> invalidArg "folder" (sprintf "%s: %s" configPath message)
         let task = (Catalog.tryFind config.Task).Value
         let arch = RunConfig.architecture config task
-        TrainedRun(folder, config, RunDirectory.parametersOf arch (Npz.read weightsPath))
+        let parameters =
+            try RunDirectory.parametersOf arch config.Networks (Npz.read weightsPath)
+            with Failure message -> invalidArg "folder" (sprintf "%s does not fit %s: %s" weightsPath configPath message)
+        TrainedRun(folder, config, parameters)
 
     /// The networks of a run trained in this process (SkipRnn.Api's TrainingResult); Folder is null.
     static member internal Of(config: RunConfig, parameters: Parameters) = TrainedRun(null, config, parameters)

@@ -12,7 +12,7 @@ open SkipRnn.IO
 type RunOptions
     /// Options with nothing set: every property takes the CLI's default but Task, which is required.
     () =
-    /// The task's name (a built-in task, or one registered with TaskCatalog.Register). Required.
+    /// The task's name (a built-in task, or one registered with TaskCatalog.Register). Required, as --task is.
     member val Task: string = null with get, set
     /// control, cd, sctt, dasc or dasc-last (default control).
     member val Method: string = null with get, set
@@ -138,7 +138,6 @@ type RunOptions
     /// The configuration of these options, or ArgumentException with the message `skiprnn train` prints for
     /// the same options.
     member this.Build() : RunConfiguration =
-        if String.IsNullOrWhiteSpace this.Task then raise (ArgumentException "a task is needed (RunOptions.Task)")
         match ConfigJson.ofObject (this.ToDocument()) with
         | Ok c -> RunConfiguration c
         | Error message -> raise (ArgumentException message)

@@ -1,14 +1,56 @@
 namespace SkipRnn.IO
 
+open System
 open System.IO
+
+/// A file that could not be read or written, named, with the system's reason and what to do: the environment's
+/// fault (a full disk, a missing permission, a damaged file), not the command's. The CLI prints it as one line and
+/// exits with code 3.
+exception FileFailure of string
+    with override e.Message = e.Data0
 
 module Files =
 
-    /// Writes text so that readers see either the old file or the whole new one, never a part.
-    let writeAtomically (path: string) (text: string) =
+    let private isDiskFull (e: exn) =
+        // ENOSPC (28) or EDQUOT (122), as .NET reports them on Linux, or the Windows codes for a full disk.
+        let code = e.HResult &&& 0xFFFF
+        code = 28 || code = 122 || code = 0x70 || code = 0x27 || e.Message.Contains "No space left"
+
+    /// The one line saying why `verb path` failed: the system's reason and, for a full disk, what to do.
+    let describe (verb: string) (path: string) (e: exn) =
+        // .NET appends " : '<path>'" to the system's reason; the sentence names the file already.
+        let reason = Text.RegularExpressions.Regex.Replace(e.Message.Split('\n')[0], @" : '[^']*'$", "").TrimEnd('.', ' ')
+        let hint = if isDiskFull e then "; free some space or choose another folder" else ""
+        sprintf "cannot %s %s (%s)%s" verb path reason hint
+
+    /// Runs `work` and turns an I/O failure into a FileFailure naming `path`.
+    let guard (verb: string) (path: string) (work: unit -> 'T) : 'T =
+        try work ()
+        with
+        | :? IOException | :? UnauthorizedAccessException as e -> raise (FileFailure(describe verb path e))
+
+    /// Writes a file so that readers see either the old file or the whole new one, never a part: `write` fills a
+    /// temporary file, which is flushed to the disk (fsync) before it is renamed into place, so that a crash of the
+    /// machine cannot leave an empty file under the final name. On failure the temporary file is removed and a
+    /// FileFailure names `path`.
+    let writeThrough (path: string) (write: Stream -> unit) =
         let temporary = path + ".partial"
-        File.WriteAllText(temporary, text)
-        File.Move(temporary, path, true)
+        try
+            do
+                use file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None)
+                write file
+                file.Flush true
+            File.Move(temporary, path, true)
+        with
+        | :? IOException | :? UnauthorizedAccessException as e ->
+            (try File.Delete temporary with _ -> ())
+            raise (FileFailure(describe "write" path e))
+
+    /// Writes text atomically (see writeThrough).
+    let writeAtomically (path: string) (text: string) =
+        writeThrough path (fun stream ->
+            use writer = new StreamWriter(stream, Text.UTF8Encoding(false), 65536, true)
+            writer.Write text)
 
     /// Creates the folder if needed and checks that files can be written in it; an error message if not.
     let ensureWritableFolder (folder: string) =
@@ -20,3 +62,18 @@ module Files =
             Ok(Path.GetFullPath folder)
         with e ->
             Error(sprintf "cannot write to the output folder %s (%s)" folder (e.Message.TrimEnd('.')))
+
+    /// Moves a file or folder that cannot be used out of the way, beside itself or into `into`, under its name with
+    /// the time appended (nothing is deleted); the new path.
+    let setAside (path: string) (into: string option) =
+        let stamp = DateTime.UtcNow.ToString "yyyyMMdd-HHmmss"
+        let folder = defaultArg into (Path.GetDirectoryName(Path.TrimEndingDirectorySeparator path))
+        Directory.CreateDirectory folder |> ignore
+        let name = Path.GetFileName(Path.TrimEndingDirectorySeparator path)
+        let rec free (n: int) =
+            let candidate = Path.Combine(folder, sprintf "%s.set-aside-%s%s" name stamp (if n = 0 then "" else sprintf "-%d" n))
+            if File.Exists candidate || Directory.Exists candidate then free (n + 1) else candidate
+        let target = free 0
+        guard "move" path (fun () ->
+            if Directory.Exists path then Directory.Move(path, target) else File.Move(path, target))
+        target

@@ -89,7 +89,10 @@ module Npy =
             shapeText.Substring(1, shapeText.IndexOf(')') - 1).Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
             |> Array.map int
         let count = shape |> Array.fold (*) 1
-        let bytes (size: int) = r.ReadBytes(count * size)
+        let bytes (size: int) =
+            let data = r.ReadBytes(count * size)
+            if data.Length < count * size then failwithf "an array of shape (%s) is cut short" (shape |> Array.map string |> String.concat ", ")
+            data
         match descr with
         | "<f4" -> Float32Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float32>(ReadOnlySpan(bytes 4)).ToArray())
         | "<f8" -> Float64Array(shape, Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(ReadOnlySpan(bytes 8)).ToArray())
@@ -106,26 +109,31 @@ module Npy =
 
 module Npz =
 
-    /// Writes the arrays to `path` as an .npz archive; the file appears only when complete (written to a
-    /// temporary name, then renamed), so a killed process never leaves half an archive behind.
+    /// Writes the arrays to `path` as an .npz archive; the file appears only when complete and on the disk (see
+    /// Files.writeThrough), so a killed process never leaves half an archive behind.
     let write (path: string) (arrays: (string * NdArray) seq) =
-        let temporary = path + ".partial"
-        do
-            use file = File.Create temporary
-            use zip = new ZipArchive(file, ZipArchiveMode.Create)
+        Files.writeThrough path (fun file ->
+            use zip = new ZipArchive(file, ZipArchiveMode.Create, true)
             for name, a in arrays do
                 let entry = zip.CreateEntry(name + ".npy", CompressionLevel.Fastest)
                 use s = entry.Open()
-                Npy.write s a
-        File.Move(temporary, path, true)
+                Npy.write s a)
 
+    /// The arrays of an .npz archive; a FileFailure naming `path` if it cannot be read or is not a whole archive.
     let read (path: string) : Map<string, NdArray> =
-        use zip = ZipFile.OpenRead path
-        [ for entry in zip.Entries do
-            if entry.Name.EndsWith ".npy" then
-                use s = entry.Open()
-                use buffered = new MemoryStream()
-                s.CopyTo buffered
-                buffered.Position <- 0L
-                yield entry.FullName.Substring(0, entry.FullName.Length - 4), Npy.read buffered ]
-        |> Map.ofList
+        try
+            use zip = ZipFile.OpenRead path
+            [ for entry in zip.Entries do
+                if entry.Name.EndsWith ".npy" then
+                    use s = entry.Open()
+                    use buffered = new MemoryStream()
+                    s.CopyTo buffered
+                    buffered.Position <- 0L
+                    yield entry.FullName.Substring(0, entry.FullName.Length - 4), Npy.read buffered ]
+            |> Map.ofList
+        with
+        | FileFailure _ -> reraise ()
+        | :? FileNotFoundException | :? DirectoryNotFoundException -> raise (FileFailure(sprintf "cannot read %s (it does not exist)" path))
+        | :? EndOfStreamException as e -> raise (FileFailure(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))
+        | :? IOException | :? UnauthorizedAccessException as e -> raise (FileFailure(Files.describe "read" path e))
+        | e -> raise (FileFailure(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))

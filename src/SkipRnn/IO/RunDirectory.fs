@@ -41,8 +41,9 @@ module RunDirectory =
           "b", Float32Array([| m; a.Units |], take l.Bias a.Units)
           "W_out", Float32Array([| m; a.Outputs; a.OutputUnits |], take l.OutputWeights (a.Outputs * a.OutputUnits)) ]
 
-    /// Parameters from the arrays of `weightArrays` (as read from weights.npz or a checkpoint).
-    let parametersOf (arch: Architecture) (arrays: Map<string, NdArray>) =
+    /// The parameters of `networks` networks from the arrays of `weightArrays` (as read from weights.npz or a
+    /// checkpoint); fails with what does not fit.
+    let parametersOf (arch: Architecture) (networks: int) (arrays: Map<string, NdArray>) =
         let l = ParameterLayout.Of arch
         let get name (expected: int[]) =
             match arrays.TryFind name with
@@ -51,7 +52,8 @@ module RunDirectory =
                 failwithf "%s has shape %A, but the configuration needs (M, %s)" name a.Shape (expected |> Array.map string |> String.concat ", ")
             | Some a -> a
         let wIn = get "W_in" [| arch.InputUnits; arch.Inputs |]
-        let networks = wIn.Shape[0]
+        if wIn.Shape[0] <> networks then
+            failwithf "the weights are of %d networks, but the configuration has %d" wIn.Shape[0] networks
         let values = Array.zeroCreate<float32> (networks * l.Count)
         let put (a: NdArray) offset count =
             let d = a.AsFloat32
@@ -89,7 +91,7 @@ module RunDirectory =
     /// The training state saved in `dir`, ready to go on.
     let loadCheckpoint (dir: string) (config: RunConfig) (arch: Architecture) : TrainingState =
         let a = Npz.read (checkpointFile dir)
-        let parameters = parametersOf arch a
+        let parameters = parametersOf arch config.Networks a
         let adam = Adam(config.Networks, arch.ParameterCount, config.EffectiveLearningRate)
         adam.Restore(a["adam_m"].AsFloat32, a["adam_v"].AsFloat32, a["adam_steps"].AsInt32)
         let progress = a["progress"].AsFloat64
@@ -114,6 +116,25 @@ module RunDirectory =
           Flops = progress[2]
           LastLosses = a["last_losses"].AsFloat64
           Outcome = None }
+
+    /// The state to go on from: the checkpoint in `dir` if there is one. A checkpoint that cannot be used (cut short
+    /// by a full disk, damaged, or of another shape) is set aside beside itself, `warn` is told, and training starts
+    /// over, so that the folder never stays stuck.
+    let resume (dir: string) (config: RunConfig) (arch: Architecture) (warn: string -> unit) : TrainingState option =
+        let path = checkpointFile dir
+        if not (File.Exists path) then None
+        else
+            let reason =
+                try Ok(loadCheckpoint dir config arch)
+                with
+                | FileFailure message -> Error message
+                | e -> Error(sprintf "%s does not fit this run (%s)" path e.Message)
+            match reason with
+            | Ok state -> Some state
+            | Error message ->
+                let aside = Files.setAside path None
+                warn (sprintf "%s; set aside as %s, training starts over" message (Path.GetFileName aside))
+                None
 
     // ---- the finished record
 
