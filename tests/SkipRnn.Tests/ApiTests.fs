@@ -182,6 +182,13 @@ let trainingTests =
                 let e = refused (fun () -> (tiny (fun o -> o.Method <- "control"; o.Seed <- Nullable 9UL)).Build().Train().Save folder) "another run"
                 Expect.stringContains e.Message "holds a different run" "refused"
 
+        testCase "a run that needs more memory than the machine has is refused with the CLI's message" <| fun () ->
+            let config = RunOptions(Task = "go", Trials = Nullable 2000000000).Build()
+            let expected = cliMessage [ "--task"; "go"; "--trials"; "2000000000" ]
+            Expect.stringStarts expected "this run needs about" "the CLI's refusal"
+            let e = refused (fun () -> config.Train() |> ignore) "too big"
+            Expect.equal e.Message expected "the same sentence"
+
         testCase "cancellation stops a run, which reports Interrupted and saves a checkpoint" <| fun () ->
             let config = (tiny ignore).Build()
             use cancel = new CancellationTokenSource()

@@ -97,8 +97,8 @@ type RunConfiguration internal (config: RunConfig) =
         | Ok c -> RunConfiguration c
         | Error message -> raise (ArgumentException message)
 
-    /// A configuration from the text of a config.json (missing keys take their defaults); ArgumentException with
-    /// the CLI's message when a key or a value is not valid.
+    /// A configuration from the text of a config.json (missing keys but the task take their defaults);
+    /// ArgumentException with the CLI's message when a key or a value is not valid.
     static member FromJson(json: string) =
         if isNull json then nullArg "json"
         match ConfigJson.parse json with
@@ -120,13 +120,17 @@ type RunConfiguration internal (config: RunConfig) =
 
     /// Trains this configuration on the CPU until its criterion, its step limit or cancellation (then the result's
     /// Outcome is Interrupted: cancellation ends the run after the current step, it does not throw). `progress`
-    /// sees every evaluation; `workers` threads train (0: one per core, as the CLI).
+    /// sees every evaluation; `workers` threads train (0: one per core, as the CLI). ArgumentException with the
+    /// CLI's message when the run needs more memory than the machine has.
     member this.Train(progress: IProgress<Evaluation>, cancellationToken: CancellationToken, workers: int) : TrainingResult =
         if workers < 0 then raise (ArgumentException(sprintf "the number of workers must not be negative (0: one per core), got %d" workers))
         let task =
             match Catalog.tryFind config.Task with
             | Some t -> t
             | None -> raise (ArgumentException(sprintf "unknown task '%s' (known tasks: %s)" config.Task (Catalog.names ())))
+        match RunConfig.memoryError config with
+        | Some message -> raise (ArgumentException message)
+        | None -> ()
         use trainer = if workers = 0 then new Trainer(config, task) else new Trainer(config, task, workers)
         let report (e: Evaluation) = if not (isNull progress) then progress.Report e
         let state = trainer.Run(report, cancellationToken)
