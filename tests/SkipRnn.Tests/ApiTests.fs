@@ -234,6 +234,22 @@ let experimentTests =
 [<Tests>]
 let exampleTests =
     testList "C# training example" [
+        testCase "the packages carry their README, the MIT license expression, XML docs and a symbol package" <| fun () ->
+            for id in [ "SkipRnn"; "SkipRnn.Results"; "SkipRnn.Experiments" ] do
+                let nupkg = Path.Combine(Examples.packages (), id + ".0.1.0.nupkg")
+                use zip = IO.Compression.ZipFile.OpenRead nupkg
+                let entries = zip.Entries |> Seq.map (fun e -> e.FullName) |> Set.ofSeq
+                Expect.isTrue (entries.Contains "README.md") (id + ": README")
+                Expect.isTrue (entries.Contains(sprintf "lib/net10.0/%s.dll" id)) (id + ": the library")
+                Expect.isTrue (entries.Contains(sprintf "lib/net10.0/%s.xml" id)) (id + ": its XML docs")
+                use nuspec = new StreamReader((zip.GetEntry(id + ".nuspec")).Open())
+                let text = nuspec.ReadToEnd()
+                Expect.stringContains text """<license type="expression">MIT</license>""" (id + ": license expression")
+                Expect.stringContains text "<readme>README.md</readme>" (id + ": readme")
+                Expect.isTrue (File.Exists(Path.ChangeExtension(nupkg, ".snupkg"))) (id + ": symbols")
+            use core = IO.Compression.ZipFile.OpenRead(Path.Combine(Examples.packages (), "SkipRnn.0.1.0.nupkg"))
+            Expect.isFalse (core.Entries |> Seq.exists (fun e -> e.FullName.Contains "SkipRnn.Cli")) "the command line is not in the library's package"
+
         testCase "examples/CSharpTraining, built against the SkipRnn packages, trains control and DASC on its C# task, also as an experiment" <| fun () ->
             let out = scratch ()
             let code, stdout, stderr = Examples.run "CSharpTraining" [ out ]

@@ -58,6 +58,11 @@ let private built =
             succeed ("dotnet build examples/" + name)
                 [ "build"; Path.Combine("examples", name); "-c"; configuration; "--disable-build-servers"; "-v"; "quiet"; "-nologo" ])
 
+/// The folder the packages are packed into (after the examples are built).
+let packages () =
+    built.Force()
+    Path.Combine(repositoryRoot.Value, "artifacts", "packages")
+
 /// The example's program, built against the package.
 let program (name: string) =
     built.Force()
