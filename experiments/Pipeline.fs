@@ -34,15 +34,15 @@ type Event =
     /// Something set right on the way (a damaged checkpoint set aside), in one sentence.
     | Warning of Job * message: string
 
-/// Records the experiment's plan in the store (filling in per-network results its stored runs lack, from their
-/// folders) and returns its jobs that are not stored yet.
-let plan (store: ResultStore) (layout: ResultsLayout) (profile: Profile) (e: Experiment) =
+/// Records the experiment's plan in the store under a profile's name (filling in per-network results its stored
+/// runs lack, from their folders) and returns its jobs that are not stored yet.
+let plan (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Experiment) =
     store.Plan
-        { Profile = profile.Name; Experiment = e.Name; Title = e.Title; Description = e.Description; Scale = e.Scale
+        { Profile = profile; Experiment = e.Name; Title = e.Title; Description = e.Description; Scale = e.Scale
           Jobs = e.Jobs |> List.mapi (fun i j -> { Key = j.Key; Position = i })
           Machine = SkipRnn.Numerics.Machine.describe () }
     // Runs stored before per-network results were kept get them from their folders, where those still are.
-    for key in store.KeysWithoutNetworkResults(profile.Name, e.Name) do
+    for key in store.KeysWithoutNetworkResults(profile, e.Name) do
         match e.Jobs |> List.tryFind (fun j -> j.Key = key) with
         | Some job when JobFolder.isFinished job.Kind (layout.JobFolder job) ->
             match JobFolder.read job.Kind (layout.JobFolder job) with
@@ -59,7 +59,7 @@ let setAside (layout: ResultsLayout) (dir: string) =
 
 /// Runs the missing jobs of an experiment; false if cancelled before the end. A job whose folder cannot be used
 /// (another job's config in it, a damaged or incomplete result) is set aside and reported, and the stage goes on.
-let run (store: ResultStore) (layout: ResultsLayout) (profile: Profile) (e: Experiment) (workers: int option)
+let run (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Experiment) (workers: int option)
         (notify: Event -> unit) (cancel: CancellationToken) =
     let missing = plan store layout profile e
     notify (Planned(e, missing))

@@ -156,7 +156,7 @@ let merge (store: ResultStore) (layout: ResultsLayout) : MergeSummary =
                     let jobs = jobs experiments
                     if fingerprint jobs <> m.Fingerprint then
                         warnings.Add(sprintf "the experiments of sweep %s changed since it was planned; its runs are merged as they are" m.Name)
-                    for e in experiments do Pipeline.plan store layout profile e |> ignore
+                    for e in experiments do Pipeline.plan store layout profile.Name e |> ignore
                     yield! jobs
                 | _ -> warnings.Add(sprintf "sweep %s names an unknown profile or experiment (%s, %s)" m.Name m.Profile m.Selection) ]
         |> List.distinctBy (fun j -> j.Key)

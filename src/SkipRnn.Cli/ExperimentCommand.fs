@@ -80,7 +80,7 @@ let private run (args: ParseResults<ExperimentRunArgs>) =
                 | None -> 0.0
             let tracker = PipelineProgress.Tracker(stage, max stage pipeline.Length, later)
             let completed =
-                PipelineProgress.run tracker (fun notify -> Pipeline.run store layout profile experiment workers notify cancel.Token)
+                PipelineProgress.run tracker (fun notify -> Pipeline.run store layout profile.Name experiment workers notify cancel.Token)
             notDone <- notDone + tracker.NotDone
             if completed then
                 printfn "%s: done at profile %s (%s)" name profile.Name (Output.duration tracker.Elapsed)

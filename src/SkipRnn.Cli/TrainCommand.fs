@@ -62,11 +62,9 @@ let run (args: ParseResults<TrainArgs>) =
     match args.TryGetResult TrainArgs.Workers with
     | Some w when w < 1 -> fail "the number of workers must be at least 1, got %d" w
     | _ -> ()
-    let needed = RunConfig.memoryEstimate config
-    let available = float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
-    if float needed > 0.9 * available then
-        fail "this run needs about %.1f GB of memory (%d networks, %d trials a batch, %d evaluation trials), more than the %.1f GB this machine has"
-            (float needed / 1e9) config.Networks config.Trials config.EvaluationTrials (available / 1e9)
+    match RunConfig.memoryError config with
+    | Some message -> fail "%s" message
+    | None -> ()
     let device = device (args.TryGetResult TrainArgs.Device)
     let out =
         match args.TryGetResult TrainArgs.Out with

@@ -122,7 +122,7 @@ let activityTests =
 [<Tests>]
 let csharpTests =
     testList "C# example" [
-        testCase "examples/CSharpActivity loads a trained run, evaluates it and writes activity" <| fun () ->
+        testCase "examples/CSharpActivity, built against the SkipRnn package, loads a trained run, evaluates it and writes activity" <| fun () ->
             // a tiny finished run to load
             let task = (Catalog.tryFind "go").Value
             let config = { RunConfig.Default with Task = "go"; Networks = 2; MaxSteps = 3; EvaluateEvery = 3; EvaluationTrials = 10 }
@@ -133,14 +133,9 @@ let csharpTests =
             Files.writeAtomically (RunDirectory.configFile folder) (ConfigJson.toJson config)
             RunDirectory.writeFinished folder state
             let out = Path.Combine(folder, "activity.npz")
-            let info = Diagnostics.ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-            for a in [ Path.Combine(AppContext.BaseDirectory, "CSharpActivity.dll"); folder; out; "1"; "5" ] do info.ArgumentList.Add a
-            use p = Diagnostics.Process.Start info
-            let stdout = p.StandardOutput.ReadToEndAsync()
-            let stderr = p.StandardError.ReadToEnd()
-            p.WaitForExit()
-            Expect.equal p.ExitCode 0 (sprintf "the C# program runs (stderr: %s)" stderr)
-            Expect.stringContains stdout.Result "go: 2 networks of 50 units" "it loaded the run"
+            let code, stdout, stderr = Examples.run "CSharpActivity" [ folder; out; "1"; "5" ]
+            Expect.equal code 0 (sprintf "the C# program runs (stderr: %s)" stderr)
+            Expect.stringContains stdout "go: 2 networks of 50 units" "it loaded the run"
             let d = Npz.read out
             Expect.equal d["states"].Shape[0] 5 "5 trials written"
             Expect.equal d["network"].AsInt32 [| 1 |] "of network 1"

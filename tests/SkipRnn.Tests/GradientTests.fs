@@ -32,8 +32,8 @@ let methods =
       "DASC (θ = 5, β = 0.3)", WithSkips(Aligned, 5, 0.3), 0.005
       "DASC-last (θ = 5, β = 0.3)", WithSkips(AlignedLast, 5, 0.3), 0.005 ]
 
-let checkGradients (arch: Architecture) (integrator: Integrator) (dt: float) (periods: int list) =
-    let batch = Synthetic.batch 3UL 3 dt arch.Inputs arch.Outputs periods
+/// Checks the engine's gradients of two networks on `batch` against finite differences of the reference loss.
+let checkGradientsOn (arch: Architecture) (integrator: Integrator) (batch: SkipRnn.Tasks.TrialBatch) =
     let plan = Integrator.plan integrator batch
     let parameters = Parameters.initialize arch 2 7UL
     let noise = NoiseKey.Create(1UL, 2UL, 3UL)
@@ -61,6 +61,10 @@ let checkGradients (arch: Architecture) (integrator: Integrator) (dt: float) (pe
                 let tolerance = 1e-3 * max (abs analytic) (abs fd) + 1e-7
                 if abs (analytic - fd) > tolerance then
                     failtestf "network %d, %s: backpropagation gives %.9g, finite differences %.9g" m name analytic fd
+
+/// The checks on a synthetic batch of 3 trials with these period lengths (steps) at `dt`.
+let checkGradients (arch: Architecture) (integrator: Integrator) (dt: float) (periods: int list) =
+    checkGradientsOn arch integrator (Synthetic.batch 3UL 3 dt arch.Inputs arch.Outputs periods)
 
 [<Tests>]
 let gradientTests =
@@ -98,6 +102,30 @@ let gradientTests =
                     let fd = (at 1.0 - at -1.0) / (2.0 * h)
                     let analytic = Array.fold2 (fun acc (g: float32) vi -> acc + float g * vi) 0.0 gradients v
                     Expect.isLessThanOrEqual (abs (analytic - fd)) (1e-3 * max (abs analytic) (abs fd) + 1e-7) name
+    ]
+
+/// A task defined in C# (examples/CSharpTraining's TwoIntervalComparison, implementing SkipRnn.Api.ICustomTask)
+/// goes through the same checks, on batches its own generator lays out: every method (CD on its θ-coarse grid),
+/// activation and Dale's law.
+[<Tests>]
+let csharpTaskGradientTests =
+    testList "gradients of a task defined in C#" [
+        let task = SkipRnn.Api.CustomTask.definition (CSharpTraining.TwoIntervalComparison())
+        // Short periods (20 steps at dt) keep the reference model fast; every period but the response is jittered.
+        let timing =
+            { SkipRnn.Tasks.Timing.Default with
+                BurnIn = 0.05; Fixation = 0.1; Stimulus = 0.1; Delay = 0.1; Response = 0.1; Grace = 0.02; Jitter = 0.01 }
+        for (name, integrator, _) in methods do
+            for activation in [ ReLU; Tanh ] do
+                for dale in [ false; true ] do
+                    testCase (sprintf "%s, %s, Dale %b" name activation.Name dale) <| fun () ->
+                        let arch = Synthetic.architecture 10 task.InputSize task.OutputSize activation dale
+                        let settings: SkipRnn.Tasks.BatchSettings =
+                            { Trials = 3; Timing = timing.Coarsened integrator.DtFactor; Jittered = true; Buffers = None }
+                        let batch = task.Generate settings (Rng.Create(5UL))
+                        Expect.equal batch.Task "twointerval" "the C# task's batch"
+                        Expect.isGreaterThan (batch.Inputs |> Array.sumBy abs) 0.0f "with the inputs its C# code wrote"
+                        checkGradientsOn arch integrator batch
     ]
 
 [<Tests>]

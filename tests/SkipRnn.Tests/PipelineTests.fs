@@ -264,7 +264,7 @@ let reportTests =
             let layout = { Root = temporaryFolder "report" }
             use store = ResultStore.OpenOrFail layout.Store
             for _, define in ExperimentCatalog.all do
-                let completed = Pipeline.run store layout Profiles.tiny (define Profiles.tiny) (Some 2) ignore CancellationToken.None
+                let completed = Pipeline.run store layout Profiles.tiny.Name (define Profiles.tiny) (Some 2) ignore CancellationToken.None
                 Expect.isTrue completed "every tiny experiment completes"
             store.ReplacePaperValues(PaperValues.load (Path.Combine(AppContext.BaseDirectory, "paper")))
             let path, claims, sections = ReportBuilder.write store "tiny" layout.Report

@@ -32,6 +32,9 @@ type TrainedRun private (folder: string, config: RunConfig, parameters: Paramete
             with Failure message -> invalidArg "folder" (sprintf "%s does not fit %s: %s" weightsPath configPath message)
         TrainedRun(folder, config, parameters)
 
+    /// The networks of a run trained in this process (SkipRnn.Api's TrainingResult); Folder is null.
+    static member internal Of(config: RunConfig, parameters: Parameters) = TrainedRun(null, config, parameters)
+
     member _.Folder = folder
     member _.Config = config
     member _.Task = config.Task

@@ -99,28 +99,50 @@ module StandardTasks =
         let total = nominalPeriods structure timing |> List.sumBy snd
         (total - timing.Response) / total
 
-    /// The periods of one batch, burn-in first. Every period but the burn-in and the response takes exactly
-    /// one draw from rng, jittered or not, so that the trial conditions drawn afterwards are the same for
-    /// any dt and any jitter setting.
-    let private layOutPeriods (structure: Structure) (settings: BatchSettings) (rng: Rng) =
+    /// The periods of one batch, burn-in first, from the nominal periods after the burn-in (name and seconds; the
+    /// last one is the response). Every period but the burn-in and the response takes exactly one draw from rng,
+    /// jittered or not, so that the trial conditions drawn afterwards are the same for any dt and any jitter
+    /// setting. Custom tasks (SkipRnn.Api) lay out their periods with it too.
+    let layOutNominal (nominal: (string * float) list) (settings: BatchSettings) (rng: Rng) =
         let timing = settings.Timing
         let j = timing.Steps timing.Jitter
         let jittered = settings.Jittered && j > 0
-        let steps (name, seconds) =
+        let last = nominal.Length - 1
+        let steps index (name, seconds) =
             let t = timing.Steps seconds
-            let shortest = if jittered && name <> ResponsePeriod then t - j else t
+            let shortest = if jittered && index <> last then t - j else t
             if shortest < 1 then
                 let less = if shortest <> t then sprintf " (%g s less the jitter of %g s)" seconds timing.Jitter else ""
                 invalidArg "settings" (sprintf "period %s would last %d steps at dt = %g s%s" name shortest timing.Dt less)
-            if name = ResponsePeriod then t
+            if index = last then t
             elif jittered then rng.UniformInt(t - j, t + j)
             else
                 rng.UniformInt(0, 1) |> ignore
                 t
         let lengths =
             (BurnInPeriod, timing.Steps timing.BurnIn)
-            :: (nominalPeriods structure timing |> List.map (fun p -> fst p, steps p))
+            :: (nominal |> List.mapi (fun i p -> fst p, steps i p))
         Period.layOut lengths
+
+    let private layOutPeriods (structure: Structure) (settings: BatchSettings) (rng: Rng) =
+        layOutNominal (nominalPeriods structure settings.Timing) settings rng
+
+    /// The scored windows of a batch laid out by `layOutNominal`: fixation from the grace time after the burn-in to
+    /// the response (the last period), response from the grace time into it to its end.
+    let scoredWindows (periods: Period[]) (timing: Timing) =
+        let burnIn = periods[0].Length
+        let response = Array.last periods
+        let grace = timing.Steps timing.Grace
+        let fixationWindow = { Start = burnIn + grace; Length = response.Start - burnIn - grace }
+        let responseWindow = { Start = response.Start + grace; Length = response.Length - grace }
+        if fixationWindow.Length < 1 || responseWindow.Length < 1 then
+            invalidArg "settings" "the grace time leaves an empty fixation or response window"
+        fixationWindow, responseWindow
+
+    /// Loss weights of a scored window: its squared error is averaged over its steps, trials and outputs (the loss
+    /// is the sum over the windows).
+    let weighWindow (lossWeights: float32[]) (trials: int) (outputSize: int) (w: Window) =
+        Array.fill lossWeights (w.Start * trials) (w.Length * trials) (float32 (1.0 / float (w.Length * trials * outputSize)))
 
     // ---- Trial conditions, one function per task family. Each returns what the trial shows and asks.
 
@@ -253,11 +275,7 @@ module StandardTasks =
         let burnIn = periods[0].Length
         let response = Array.last periods
         let steps = response.Start + response.Length
-        let grace = timing.Steps timing.Grace
-        let fixationWindow = { Start = burnIn + grace; Length = response.Start - burnIn - grace }
-        let responseWindow = { Start = response.Start + grace; Length = response.Length - grace }
-        if fixationWindow.Length < 1 || responseWindow.Length < 1 then
-            invalidArg "settings" "the grace time leaves an empty fixation or response window"
+        let fixationWindow, responseWindow = scoredWindows periods timing
 
         // Reaction-time tasks show their stimulus in the response period and keep the fixation input on there.
         let reactionTime = task.Name = "rtgo" || task.Name = "rtanti"
@@ -298,10 +316,8 @@ module StandardTasks =
                     for k in 0 .. Ring.Units - 1 do
                         inputs[i + k] <- inputs[i + k] + pattern[k]
 
-        // Each window's squared error is averaged over its steps, trials and outputs; the loss is their sum.
-        let weight (w: Window) = float32 (1.0 / float (w.Length * n * OutputSize))
-        Array.fill lossWeights (fixationWindow.Start * n) (fixationWindow.Length * n) (weight fixationWindow)
-        Array.fill lossWeights (responseWindow.Start * n) (responseWindow.Length * n) (weight responseWindow)
+        weighWindow lossWeights n OutputSize fixationWindow
+        weighWindow lossWeights n OutputSize responseWindow
 
         { Task = task.Name
           Trials = n

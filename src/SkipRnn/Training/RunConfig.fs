@@ -181,3 +181,13 @@ module RunConfig =
         let perWorker (trials: int) = 4.0 * steps * float trials * (3.0 * padded + 2.0 * float task.OutputSize)
         int64 (parameters + batch config.Trials + batch config.EvaluationTrials
                + workers * (perWorker config.Trials + perWorker config.EvaluationTrials))
+
+    /// The sentence refusing a run that needs more than 90 % of the memory this process may use, if it does
+    /// (`skiprnn train` and SkipRnn.Api's Train both refuse with it).
+    let memoryError (config: RunConfig) =
+        let needed = memoryEstimate config
+        let available = float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
+        if float needed > 0.9 * available then
+            Some(sprintf "this run needs about %.1f GB of memory (%d networks, %d trials a batch, %d evaluation trials), more than the %.1f GB this machine has"
+                    (float needed / 1e9) config.Networks config.Trials config.EvaluationTrials (available / 1e9))
+        else None
