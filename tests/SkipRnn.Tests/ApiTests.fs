@@ -71,6 +71,25 @@ let optionTests =
                 Expect.equal error e.Message "with the same message"
                 Expect.isNull config "and no configuration"
 
+        testCase "RunOptions has a property for every key of config.json" <| fun () ->
+            // Every property set (to any value of its type): the document must then hold every key of the schema, so
+            // that a key added to ConfigSchema without its RunOptions property fails here.
+            let o = RunOptions()
+            for p in typeof<RunOptions>.GetProperties() do
+                if p.CanWrite then
+                    let value: obj =
+                        match p.PropertyType with
+                        | t when t = typeof<string> -> box "x"
+                        | t when t = typeof<Nullable<float>> -> box (Nullable 1.0)
+                        | t when t = typeof<Nullable<int>> -> box (Nullable 1)
+                        | t when t = typeof<Nullable<bool>> -> box (Nullable true)
+                        | t when t = typeof<Nullable<uint64>> -> box (Nullable 1UL)
+                        | t -> failtestf "RunOptions.%s has a type this test does not know: %s" p.Name t.Name
+                    p.SetValue(o, value)
+            let document = o.ToDocument()
+            let timing = match document["timing"] with :? Text.Json.Nodes.JsonObject as t -> t | _ -> Text.Json.Nodes.JsonObject()
+            let written = [ for kv in document do if kv.Key <> "timing" then yield kv.Key ] @ [ for kv in timing -> kv.Key ]
+            Expect.equal (Set.ofList written) (ConfigSchema.fields |> List.map (fun f -> f.Key) |> Set.ofList) "the keys written"
         testCase "good options give the configuration the CLI would train" <| fun () ->
             let c =
                 RunOptions(Task = "dlygo", Method = "dasc", Skip = Nullable 40.0, Networks = Nullable 3, Seed = Nullable 7UL,
