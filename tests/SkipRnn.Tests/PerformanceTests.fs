@@ -70,6 +70,51 @@ let criterionTests =
 let private allowedBytesPerStep (trials: int) = 4096.0 + 1024.0 * float trials
 
 [<Tests>]
+let scoredAsItGoesTests =
+    // Evaluate keeps no trajectory and counts each step's readouts as it goes; the score must be the one of the
+    // kept trajectory's readouts, bit for bit, with skips mixing the states and with closed-loop feedback.
+    testList "evaluation scored as it goes" [
+        for name in [ "go"; "dlygo"; "dmc"; "rulereversal" ] do
+            for integrator in [ Euler; WithSkips(Aligned, 10, 0.5) ] do
+                testCase (sprintf "%s, %A: the score of the kept trajectory" name integrator) <| fun () ->
+                    let task = (Catalog.tryFind name).Value
+                    // Strong noise, so that the states (and the choices the feedback reads from them) differ from
+                    // step to step even in untrained networks.
+                    let arch = { RunConfig.architecture { RunConfig.Default with Task = name } task with NoiseScale = 3.0 }
+                    let parameters = Parameters.initialize arch 3 7UL
+                    let batch = task.Generate { Trials = 16; Timing = Timing.Default; Jittered = false; Buffers = None } (Rng.Create(4UL))
+                    // Rule reversal also with each feedback window one and 50 steps later: the choice's state is then
+                    // two and 51 steps old when the feedback reads it (the latter needs the trajectory).
+                    let variants =
+                        match batch.Feedback with
+                        | Some f ->
+                            let later (d: int) = { f with Windows = f.Windows |> Array.map (fun w -> { Start = w.Start + d; Length = w.Length - d }) }
+                            [ batch; { batch with Feedback = Some(later 1) }; { batch with Feedback = Some(later 50) } ]
+                        | None -> [ batch ]
+                    for b in variants do
+                        let prepared = SkipRnn.Engine.PreparedBatch.prepare arch b
+                        let plan = Integrator.plan integrator b
+                        let noise = NoiseKey.Create(9UL, 2UL, 0UL)
+                        use engine = new SkipRnn.Engine.CpuEngine(arch, 2)
+                        let scores = engine.Evaluate(parameters, [| 0; 1; 2 |], prepared, plan, noise)
+                        for m in 0 .. 2 do
+                            let _, readouts = engine.Trajectory(parameters, m, prepared, plan, noise)
+                            let expected = Performance.score b (ReadOnlySpan readouts) b.OutputSize
+                            Expect.equal scores[m] expected (sprintf "network %d" m)
+                        // The choices the feedback answered, with and without the trajectory kept.
+                        if b.Feedback.IsSome then
+                            use backend = new SkipRnn.Engine.CpuBackend(arch)
+                            let choices (scoresOnly: bool) =
+                                backend.ScoresOnly <- scoresOnly
+                                let k = backend :> SkipRnn.Engine.IRecurrentKernels
+                                k.Begin(parameters, 0, prepared, noise, false)
+                                SkipRnn.Engine.Driver.forward k plan prepared
+                                k.Score() |> ignore
+                                backend.Choices
+                            Expect.equal (choices true) (choices false) "the same choices"
+    ]
+
+[<Tests>]
 let allocationTests =
     // Sequenced: the count is the whole process's, so no other test may run meanwhile.
     testSequenced <| testList "allocation per training step" [

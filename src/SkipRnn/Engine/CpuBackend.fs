@@ -33,6 +33,10 @@ type CpuBackend(arch: Architecture) =
     let backwardResult = Array.zeroCreate<BackwardResult> 1
     let score = Array.zeroCreate<float> 1
     let mutable recording: CpuRecording = Unchecked.defaultof<CpuRecording>
+    // Scores counted step by step, no trajectory kept (see ScoresOnly), and the counts so far.
+    let mutable scoresOnlyWanted = false
+    let mutable scoresOnly = false
+    let mutable counts = Performance.noCounts
     // The backward pass's running sums: readout loss, Σ|r| and max |r| of the trained states.
     let mutable loss = 0.0
     let mutable absSum = 0.0
@@ -49,10 +53,23 @@ type CpuBackend(arch: Architecture) =
 
     member _.Architecture = arch
 
+    /// Forward passes that are only scored (evaluation): the readouts are counted step by step and no trajectory
+    /// is kept, so the pass stays in the cache. Not for a batch whose closed-loop feedback reads a state older than
+    /// the step before its window (then the trajectory is kept anyway), nor with Trajectory, Record or Readouts.
+    member _.ScoresOnly with get () = scoresOnlyWanted and set v = scoresOnlyWanted <- v
+
     interface IRecurrentKernels with
 
         member _.Begin(parameters, firstNetwork, prepared, key, isTraining) =
-            ws.Prepare(prepared, isTraining)
+            // Two state slots hold the states before steps t − 1 and t when feedback is applied before step t: they
+            // suffice if each feedback window starts at most two steps after its choice step.
+            let feedbackNear =
+                match prepared.Batch.Feedback with
+                | Some f -> Array.forall2 (fun (w: SkipRnn.Tasks.Window) c -> w.Start <= c + 2) f.Windows f.ChoiceSteps
+                | None -> true
+            scoresOnly <- scoresOnlyWanted && not isTraining && feedbackNear
+            counts <- Performance.noCounts
+            ws.Prepare(prepared, isTraining, not scoresOnly)
             batch <- prepared
             noise <- key
             network <- firstNetwork
@@ -83,6 +100,8 @@ type CpuBackend(arch: Architecture) =
             let h = NativePtr.add ws.Currents.Ptr (batch.SegmentOf[t] * row)
             let storing = training && t >= burnIn ()
             let gain = if noisy then batch.NoiseGain else 0.0f
+            // The state before step t is final now (after step t − 1's mixes): count it before its slot is reused.
+            if scoresOnly && t > burnIn () then counts <- CpuReadout.countStep ws arch batch.Batch (t - 1) rIn counts
             if not (isNull (box recording)) then recording.BeforeStep t
             if noisy then fillNoise (t + 1)
             Gemm.multiply trials np n rIn np 1 ws.Wt.Ptr np ws.Pre.Ptr np false
@@ -192,8 +211,14 @@ type CpuBackend(arch: Architecture) =
             backwardResult
 
         member _.Score() =
-            CpuReadout.readAll ws arch (trained ())
-            score[0] <- CpuReadout.score ws batch.Batch (trained ())
+            let tb = batch.Batch
+            if scoresOnly then
+                // The state after the last step, which no Step counted.
+                let all = if tb.Steps > tb.BurnIn then CpuReadout.countStep ws arch tb (tb.Steps - 1) (ws.StateBefore tb.Steps) counts else counts
+                score[0] <- Performance.ofCounts tb all
+            else
+                CpuReadout.readAll ws arch (trained ())
+                score[0] <- CpuReadout.score ws tb (trained ())
             score
 
     /// States after the forward pass: the state after trained step k of `trial`, unit i, at

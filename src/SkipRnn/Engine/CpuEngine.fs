@@ -97,6 +97,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         let scores = Array.create parameters.Networks nan
         forEachNetwork networks (fun backend m ->
             let k = backend :> IRecurrentKernels
+            backend.ScoresOnly <- true
             k.Begin(parameters, m, batch, noise, false)
             Driver.forward k plan batch
             scores[m] <- k.Score()[0])
@@ -107,6 +108,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     member _.Trajectory(parameters: Parameters, network: int, batch: PreparedBatch, plan: SkipPlan, noise: NoiseKey) =
         let backend = backends[0]
         let k = backend :> IRecurrentKernels
+        backend.ScoresOnly <- false
         k.Begin(parameters, network, batch, noise, false)
         Driver.forward k plan batch
         k.Score() |> ignore
@@ -116,6 +118,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     member _.Record(parameters: Parameters, network: int, batch: PreparedBatch, plan: SkipPlan, noise: NoiseKey) =
         let backend = backends[0]
         let k = backend :> IRecurrentKernels
+        backend.ScoresOnly <- false
         k.Begin(parameters, network, batch, noise, false)
         backend.StartRecording()
         Driver.forward k plan batch

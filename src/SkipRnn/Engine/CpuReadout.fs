@@ -53,19 +53,29 @@ module internal CpuReadout =
                 (NativePtr.add ws.DWoutFull.Ptr outFirst) np true
         loss
 
-    /// The readouts y of every trained state, [T, B, Op] in the workspace (after a forward pass).
-    let readAll (ws: CpuWorkspace) (arch: Architecture) (trained: int) =
+    /// y = g(W_out r_out) of `rows` consecutive states from `states` into `y` ([rows, Op]).
+    let private read (ws: CpuWorkspace) (arch: Architecture) (rows: int) (states: nativeptr<float32>) (y: nativeptr<float32>) =
         let op = ws.OutputsPadded
-        let rows = trained * ws.Trials
-        Gemm.multiply rows op arch.OutputUnits (NativePtr.add ws.States.Ptr (ws.RowSize + arch.OutputStart)) ws.Padded 1
-            ws.WoutT.Ptr op ws.Readout.Ptr op false
+        Gemm.multiply rows op arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
         match arch.Readout with
         | Sigmoid ->
-            let all = span ws.Readout.Ptr (rows * op)
+            let all = span y (rows * op)
             TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
         | Softmax ->
             for r in 0 .. rows - 1 do
-                Loss.activateRow Softmax (span (NativePtr.add ws.Readout.Ptr (r * op)) op) arch.Outputs
+                Loss.activateRow Softmax (span (NativePtr.add y (r * op)) op) arch.Outputs
+
+    /// The readouts y of every trained state, [T, B, Op] in the workspace (after a forward pass that kept them).
+    let readAll (ws: CpuWorkspace) (arch: Architecture) (trained: int) =
+        read ws arch (trained * ws.Trials) (NativePtr.add ws.States.Ptr ws.RowSize) ws.Readout.Ptr
+
+    /// `counts` plus the score's counts of the state after step t (`state`), when that step is scored: its
+    /// readouts are computed in the workspace's Z row and counted at once (a pass that keeps no trajectory).
+    let countStep (ws: CpuWorkspace) (arch: Architecture) (tb: TrialBatch) (t: int) (state: nativeptr<float32>) (counts: Performance.Counts) =
+        if not (Performance.isScored tb t) then counts
+        else
+            read ws arch ws.Trials state ws.Z.Ptr
+            Performance.countStep tb t (ReadOnlySpan(NativePtr.toVoidPtr ws.Z.Ptr, ws.Trials * ws.OutputsPadded)) ws.OutputsPadded counts
 
     /// The task's score of the readouts (after `readAll`), by the batch's Scoring.
     let score (ws: CpuWorkspace) (tb: TrialBatch) (trained: int) =

@@ -13,7 +13,8 @@ open SkipRnn.Model
 /// of AVX-512 vectors; padded lanes have α = 0 and zero weights, so they stay zero and never touch the real
 /// units.
 ///
-/// What the time loop keeps (trained steps only; the burn-in runs in two scratch slots):
+/// What the time loop keeps (trained steps only; the burn-in, and a pass scored as it goes, run in two scratch
+/// slots):
 ///   states  [T+1, B, Np]  slot k = the state before trained step k (slot T = after the last step)
 ///   fprime  [T, B, Np]    f'(p) of trained step k: one bit per unit for ReLU (f' is 0 or 1), floats otherwise
 [<Sealed>]
@@ -50,9 +51,9 @@ type internal CpuWorkspace(arch: Architecture) =
 
     // The time loop's buffers.
     let mutable capTrials = 0
-    let mutable capSteps = 0
+    let mutable capStateRows = 0
+    let mutable capFprimeRows = 0
     let mutable capSegments = 0
-    let mutable capTraining = false
     let mutable states: NativeBuffer = null
     let mutable burnStates: NativeBuffer = null
     let mutable fprime: NativeBuffer = null
@@ -80,6 +81,8 @@ type internal CpuWorkspace(arch: Architecture) =
     // The batch in use.
     let mutable trials = 0
     let mutable burnIn = 0
+    // A pass that keeps no trajectory: every state in the two scratch slots.
+    let mutable scoresOnly = false
 
     /// Room for `count` skip levels; a level that appears for the first time mid-pass keeps the anchors
     /// already recorded for the others.
@@ -97,7 +100,7 @@ type internal CpuWorkspace(arch: Architecture) =
 
     let rowSize () = trials * np
     let stateBefore (t: int) =
-        if t >= burnIn then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
+        if t >= burnIn && not scoresOnly then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
         else NativePtr.add burnStates.Ptr ((t % 2) * rowSize ())
 
     member _.Units = n
@@ -167,23 +170,19 @@ type internal CpuWorkspace(arch: Architecture) =
         | StartAdjoint -> gId.Ptr
 
     /// Makes room for a batch and sets it as the one in use; with `isTraining`, what the backward pass needs and
-    /// the padded targets of the whole batch (shared by every network a worker trains on it).
-    member _.Prepare(prepared: PreparedBatch, isTraining: bool) =
+    /// the padded targets of the whole batch (shared by every network a worker trains on it). With `keepsStates`
+    /// false (a forward pass scored as it goes), only the last two states are kept, in the scratch slots.
+    member _.Prepare(prepared: PreparedBatch, isTraining: bool, keepsStates: bool) =
+        scoresOnly <- not keepsStates
         let tb = prepared.Batch
         let b, steps, segments = tb.Trials, tb.TrainedSteps, prepared.Segments
-        if b > capTrials || steps > capSteps || segments > capSegments || (isTraining && not capTraining) then
+        if b > capTrials || segments > capSegments then
             let b = max b capTrials
-            let steps = max steps capSteps
             let segments = max segments capSegments
-            let isTraining = isTraining || capTraining
-            for buf in [ states; burnStates; fprime; readout; currents; currentGrads; segmentInputs; pre; scratchFp
+            for buf in [ burnStates; currents; currentGrads; segmentInputs; pre; scratchFp
                          eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf
             let row = b * np
-            states <- new NativeBuffer((steps + 1) * row)
             burnStates <- new NativeBuffer(2 * row)
-            // ReLU keeps one bit per unit (16 units to a uint16, two words to a float slot).
-            fprime <- if not isTraining then null elif relu then new NativeBuffer(steps * row / 32 + 1) else new NativeBuffer(steps * row)
-            readout <- new NativeBuffer(steps * b * op)
             currents <- new NativeBuffer(segments * row)
             currentGrads <- new NativeBuffer(segments * row)
             segmentInputs <- new NativeBuffer(segments * b * inputs)
@@ -199,14 +198,25 @@ type internal CpuWorkspace(arch: Architecture) =
             gId <- new NativeBuffer(row)
             z <- new NativeBuffer(b * op)
             capTrials <- b
-            capSteps <- steps
             capSegments <- segments
-            capTraining <- isTraining
             let l = max levels 1
             levels <- 0
             anchors <- null
             anchorGrads <- null
             ensureLevels l
+        // The trajectory's buffers, sized by the largest batch that kept one (an evaluation scored as it goes,
+        // with its many trials, keeps none).
+        if keepsStates && (steps + 1) * b > capStateRows then
+            release states
+            release readout
+            capStateRows <- (steps + 1) * b
+            states <- new NativeBuffer(capStateRows * np)
+            readout <- new NativeBuffer(capStateRows * op)
+        if isTraining && steps * b > capFprimeRows then
+            release fprime
+            capFprimeRows <- steps * b
+            // ReLU keeps one bit per unit (16 units to a uint16, two words to a float slot).
+            fprime <- if relu then new NativeBuffer(capFprimeRows * np / 32 + 1) else new NativeBuffer(capFprimeRows * np)
         trials <- tb.Trials
         burnIn <- tb.BurnIn
         if isTraining then

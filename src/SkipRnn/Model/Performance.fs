@@ -53,46 +53,55 @@ module Performance =
             let w = batch.FixationShare
             w * fix + (1.0 - w) * resp
 
+    /// No (step, trial) pair counted yet.
+    let noCounts =
+        { FixationHeld = 0L; HeldOnFixate = 0L; ReleasedOnRespond = 0L; OnTarget = 0L; Scored = 0L; Correct = 0L }
+
+    /// Whether the readout after step t counts for the score at all (a backend may skip the others).
+    let isScored (batch: TrialBatch) (t: int) =
+        match batch.Scoring with
+        | ByChoice -> ReadOnlySpan(batch.LossWeights, t * batch.Trials, batch.Trials).IndexOfAnyExcept(0.0f) >= 0
+        | FixationAndDirection _ ->
+            let inside (w: Window) = t >= w.Start && t < w.End
+            inside batch.FixationWindow || inside batch.ResponseWindow
+
+    /// `counts` plus what the readouts after step t count (see `ofCounts`): trial b's outputs start at y[b·stride].
+    let countStep (batch: TrialBatch) (t: int) (y: ReadOnlySpan<float32>) (stride: int) (counts: Counts) =
+        let trials = batch.Trials
+        let mutable c = counts
+        match batch.Scoring with
+        | ByChoice ->
+            for b in 0 .. trials - 1 do
+                if batch.LossWeights[t * trials + b] > 0.0f then
+                    let target = ReadOnlySpan(batch.Targets, batch.OutputIndex(t, b), batch.OutputSize)
+                    let correct = argmax (y.Slice(b * stride, batch.OutputSize)) batch.OutputSize = argmax target batch.OutputSize
+                    c <- { c with Scored = c.Scored + 1L; Correct = c.Correct + (if correct then 1L else 0L) }
+        | FixationAndDirection (threshold, tolerance) ->
+            let fixWin = batch.FixationWindow
+            if t >= fixWin.Start && t < fixWin.End then
+                for b in 0 .. trials - 1 do
+                    if y[b * stride] > threshold then c <- { c with FixationHeld = c.FixationHeld + 1L }
+            let respWin = batch.ResponseWindow
+            if t >= respWin.Start && t < respWin.End then
+                for b in 0 .. trials - 1 do
+                    let row = y.Slice(b * stride, batch.OutputSize)
+                    match batch.Answers[b] with
+                    | Respond direction ->
+                        if row[0] < threshold then c <- { c with ReleasedOnRespond = c.ReleasedOnRespond + 1L }
+                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < tolerance then
+                            c <- { c with OnTarget = c.OnTarget + 1L }
+                    | Fixate | Choose _ ->
+                        if row[0] > threshold then c <- { c with HeldOnFixate = c.HeldOnFixate + 1L }
+        c
+
     /// Scores the readouts of one network on a batch (see `ofCounts`). The outputs for the state after step
     /// BurnIn + k of `trial` start at y[(k·Trials + trial)·stride].
     let score (batch: TrialBatch) (y: ReadOnlySpan<float32>) (stride: int) =
-        let trials = batch.Trials
-        match batch.Scoring with
-        | ByChoice ->
-            let mutable scored = 0
-            let mutable correct = 0
-            for t in batch.BurnIn .. batch.Steps - 1 do
-                for b in 0 .. trials - 1 do
-                    if batch.LossWeights[t * trials + b] > 0.0f then
-                        let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
-                        let target = ReadOnlySpan(batch.Targets, batch.OutputIndex(t, b), batch.OutputSize)
-                        scored <- scored + 1
-                        if argmax row batch.OutputSize = argmax target batch.OutputSize then correct <- correct + 1
-            ofCounts batch { FixationHeld = 0L; HeldOnFixate = 0L; ReleasedOnRespond = 0L; OnTarget = 0L
-                             Scored = int64 scored; Correct = int64 correct }
-        | FixationAndDirection (threshold, tolerance) ->
-            let fixWin = batch.FixationWindow
-            let mutable held = 0
-            for t in fixWin.Start .. fixWin.End - 1 do
-                for b in 0 .. trials - 1 do
-                    if y[((t - batch.BurnIn) * trials + b) * stride] > threshold then held <- held + 1
-            let respWin = batch.ResponseWindow
-            let mutable heldOnFixate = 0
-            let mutable releasedOnRespond = 0
-            let mutable onTarget = 0
-            for b in 0 .. trials - 1 do
-                match batch.Answers[b] with
-                | Respond direction ->
-                    for t in respWin.Start .. respWin.End - 1 do
-                        let row = y.Slice(((t - batch.BurnIn) * trials + b) * stride, batch.OutputSize)
-                        if row[0] < threshold then releasedOnRespond <- releasedOnRespond + 1
-                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < tolerance then
-                            onTarget <- onTarget + 1
-                | Fixate | Choose _ ->
-                    for t in respWin.Start .. respWin.End - 1 do
-                        if y[((t - batch.BurnIn) * trials + b) * stride] > threshold then heldOnFixate <- heldOnFixate + 1
-            ofCounts batch { FixationHeld = int64 held; HeldOnFixate = int64 heldOnFixate; ReleasedOnRespond = int64 releasedOnRespond
-                             OnTarget = int64 onTarget; Scored = 0L; Correct = 0L }
+        let mutable counts = noCounts
+        let row = batch.Trials * stride
+        for t in batch.BurnIn .. batch.Steps - 1 do
+            if isScored batch t then counts <- countStep batch t (y.Slice((t - batch.BurnIn) * row, row)) stride counts
+        ofCounts batch counts
 
     /// Mean performance of the networks between the 10th and 90th percentile: sort, drop the lowest and
     /// highest 10 % (indices [⌊0.1 M⌋, ⌊0.9 M⌋), as the authors' code does). NaN counts as 0.
