@@ -132,7 +132,8 @@ type ExperimentDefinition
 
     /// Runs the configurations the store of `resultsFolder` lacks, under a profile name (the store keys an
     /// experiment by profile and name; the CLI's are quick, night, paper). ArgumentException when the
-    /// experiment has no configurations or the store cannot be opened.
+    /// experiment has no configurations or another process has the store open; SkipRnn.IO.FileFailure (an
+    /// IOException whose message names the file) when a file cannot be written, a full disk say.
     member this.Run(resultsFolder: string, profile: string, progress: IProgress<ExperimentProgress>,
                     cancellationToken: CancellationToken, workers: int) : ExperimentResult =
         if String.IsNullOrWhiteSpace resultsFolder then raise (ArgumentException "a results folder is needed")
@@ -141,7 +142,7 @@ type ExperimentDefinition
         if workers < 0 then raise (ArgumentException(sprintf "the number of workers must not be negative (0: one per core), got %d" workers))
         let experiment = this.ToExperiment()
         let layout = { Root = IO.Path.GetFullPath resultsFolder }
-        IO.Directory.CreateDirectory layout.Root |> ignore
+        SkipRnn.IO.Files.guard "create" layout.Root (fun () -> IO.Directory.CreateDirectory layout.Root |> ignore)
         use store =
             match ResultStore.Open layout.Store with
             | Ok s -> s

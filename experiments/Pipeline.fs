@@ -54,8 +54,11 @@ let plan (store: ResultStore) (layout: ResultsLayout) (profile: string) (e: Expe
 
 /// Moves a run folder that cannot be used into the quarantine folder; the sentence that says where.
 let setAside (layout: ResultsLayout) (dir: string) =
-    let aside = SkipRnn.IO.Files.setAside dir (Some layout.Quarantine)
-    sprintf "set aside as %s" (Path.GetRelativePath(layout.Root, aside))
+    // Another process may have moved it first (two shards, or a merge beside a run): that is not a reason to stop.
+    try
+        let aside = SkipRnn.IO.Files.setAside dir (Some layout.Quarantine)
+        sprintf "set aside as %s" (Path.GetRelativePath(layout.Root, aside))
+    with :? SkipRnn.IO.FileFailure as e -> sprintf "not set aside: %s" e.Message
 
 /// Runs the missing jobs of an experiment; false if cancelled before the end. A job whose folder cannot be used
 /// (another job's config in it, a damaged or incomplete result) is set aside and reported, and the stage goes on.

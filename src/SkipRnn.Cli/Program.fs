@@ -37,7 +37,7 @@ let main argv =
         let line = e.Message.Split('\n') |> Array.head
         error (line.Replace("ERROR: ", "").TrimEnd() + " (see skiprnn --help)")
     | UserError message -> error message
-    | SkipRnn.IO.FileFailure message -> environmentError message
+    | :? SkipRnn.IO.FileFailure as e -> environmentError e.Message
     | :? IO.IOException | :? UnauthorizedAccessException as e -> environmentError (e.Message.TrimEnd('.'))
     | SkipRnn.Engine.Gpu.NoGpuFound message -> error message
     | e when Environment.GetEnvironmentVariable "SKIPRNN_DEBUG" <> "1" ->

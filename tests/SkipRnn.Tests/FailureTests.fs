@@ -86,6 +86,17 @@ let mergeTests =
                 (fun d -> File.WriteAllText(RunDirectory.recordFile d, File.ReadAllText(RunDirectory.recordFile d).Replace("\"seed\": 1", "\"seed\": 9")))
                 "the record of another configuration"
             expectRefused "a damaged activity.npz" (fun d -> File.WriteAllText(JobFolder.activityFile d, "PK")) "activity.npz"
+        testCase "a finished folder that cannot be read now is reported, not set aside" <| fun () ->
+            let sweep = { Root = temporaryFolder "unreadable" }
+            let dir = finishedJob sweep goJob
+            // weights.npz replaced by a folder: opening it fails like a failing disk, not like a damaged file.
+            File.Delete(RunDirectory.weightsFile dir)
+            Directory.CreateDirectory(RunDirectory.weightsFile dir) |> ignore
+            Expect.throwsT<FileFailure> (fun () -> JobFolder.read Training dir |> ignore) "JobFolder.read raises"
+            use store = ResultStore.OpenOrFail(Path.Combine(temporaryFolder "unreadable-results", "skiprnn.duckdb"))
+            Expect.throwsT<FileFailure> (fun () -> Sweep.merge store sweep |> ignore) "the merge stops, naming the file"
+            Expect.isTrue (Directory.Exists dir) "the folder stays where it is"
+            Expect.isFalse (Directory.Exists sweep.Quarantine) "nothing is set aside"
     ]
 
 [<Tests>]
@@ -232,6 +243,12 @@ let writerTests =
 [<Tests>]
 let inputTests =
     testList "inputs made canonical or refused (case 8)" [
+        testCase "a configuration built in code gets the catalogue's task name too" <| fun () ->
+            match SkipRnn.Training.RunConfig.validate { SkipRnn.Training.RunConfig.Default with Task = " DGO" } with
+            | Ok c -> Expect.equal c.Task "dlygo" "validate names the task as the catalogue does"
+            | Error e -> failtest e
+            Expect.equal (Job.training { Runs.control Profiles.tiny "GO" 10 with EvaluateEvery = 5 }).Key
+                (Job.training { Runs.control Profiles.tiny "go" 10 with EvaluateEvery = 5 }).Key "so one job has one key"
         testCase "a task is stored under its catalogue name, however it was typed" <| fun () ->
             for typed, canonical in [ "GO", "go"; " go", "go"; "dgo", "dlygo"; "DlyGo", "dlygo" ] do
                 let dir = temporaryFolder "canonical"

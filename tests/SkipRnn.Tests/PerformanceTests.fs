@@ -88,6 +88,7 @@ let scoredAsItGoesTests =
                     let variants =
                         match batch.Feedback with
                         | Some f ->
+                            Expect.isTrue (f.Windows |> Array.forall (fun w -> w.Length > 50)) "feedback windows long enough to move by 50 steps"
                             let later (d: int) = { f with Windows = f.Windows |> Array.map (fun w -> { Start = w.Start + d; Length = w.Length - d }) }
                             [ batch; { batch with Feedback = Some(later 1) }; { batch with Feedback = Some(later 50) } ]
                         | None -> [ batch ]

@@ -74,12 +74,17 @@ type JobRecord =
 module JobFolder =
 
     /// A job's key, which names its folder and its row in the store: the run's slug, then "_dynamics" for a
-    /// comparison, then 8 hex digits of SHA-256 of the kind and the config's JSON. Stable (the same config always
-    /// gives the same key) and unique (any change to the config changes it).
-    let key (kind: JobKind) (config: RunConfig) =
+    /// comparison, then 8 hex digits of SHA-256 of the kind and the text of its config.json. Stable (the same config
+    /// always gives the same key) and unique (any change to the config changes it). A finished folder's key is
+    /// computed from the bytes of its config.json as they are, so that a folder written by an earlier version keeps
+    /// its key whatever the schema writes now.
+    let keyOfText (kind: JobKind) (config: RunConfig) (configJson: string) =
         let suffix = match kind with Training -> "" | DynamicsComparison -> "_dynamics"
-        let hash = Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes(kind.Name + "\n" + ConfigJson.toJson config))
+        let hash = Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes(kind.Name + "\n" + configJson))
         sprintf "%s%s-%s" config.Slug suffix (Convert.ToHexString(hash, 0, 4).ToLowerInvariant())
+
+    /// The key of a job of this config (config.json is written as ConfigJson.toJson writes it).
+    let key (kind: JobKind) (config: RunConfig) = keyOfText kind config (ConfigJson.toJson config)
 
     let dynamicsFile dir = Path.Combine(dir, "dynamics.json")
 
@@ -158,17 +163,18 @@ module JobFolder =
 
     /// The record of the finished job in `dir`, checked against the folder: its key, recomputed from its
     /// config.json, must be the folder's name (a folder copied or edited into another job's place is refused), and
-    /// its result, weights and activity must open and fit the config. An error in one sentence if not.
+    /// its result, weights and activity must open and fit the config. An error in one sentence if not; a failure of
+    /// the disk itself (a FileFailure, a denied permission) is raised, since the folder may well be whole.
     let read (kind: JobKind) (dir: string) : Result<JobRecord, string> =
         try
             let configJson = File.ReadAllText(RunDirectory.configFile dir)
             match ConfigJson.parse configJson with
             | Error e -> Error(sprintf "%s: %s" (RunDirectory.configFile dir) e)
-            | Ok config when key kind config <> Path.GetFileName(Path.TrimEndingDirectorySeparator dir) ->
+            | Ok config when keyOfText kind config configJson <> Path.GetFileName(Path.TrimEndingDirectorySeparator dir) ->
                 Error(sprintf "%s holds the %s job %s (task %s, method %s): its config.json is not the one its name stands for"
-                          dir kind.Name (key kind config) config.Task config.Method.Name)
+                          dir kind.Name (keyOfText kind config configJson) config.Task config.Method.Name)
             | Ok config ->
-                let key = key kind config
+                let key = keyOfText kind config configJson
                 match kind with
                 | Training ->
                     let r = RunDirectory.readRecord dir
@@ -205,4 +211,9 @@ module JobFolder =
                          Dynamics = Some m
                          Activity = None
                          FinishedAt = File.GetLastWriteTimeUtc path }
-        with e -> Error(sprintf "cannot read the finished job in %s (%s)" dir (e.Message.TrimEnd('.')))
+        with
+        // A disk that fails now says nothing of the folder: it is reported, not set aside.
+        | :? FileFailure as e when not (e :? DamagedFile) -> reraise ()
+        | :? IOException as e when not (e :? FileNotFoundException || e :? DirectoryNotFoundException || e :? DamagedFile) -> reraise ()
+        | :? UnauthorizedAccessException -> reraise ()
+        | e -> Error(sprintf "cannot read the finished job in %s (%s)" dir (e.Message.TrimEnd('.')))

@@ -148,7 +148,9 @@ module CustomTask =
                 | ps -> ps |> Seq.map (fun p -> p.Name, p.Seconds) |> List.ofSeq
             if nominal.Length < 2 then
                 invalidArg "settings" (sprintf "task %s needs at least two periods (the last is the response), it gives %d" name nominal.Length)
-            match nominal |> List.countBy fst |> List.tryFind (fun (n, c) -> c > 1 || n = "burnin") with
+            match nominal |> List.countBy fst |> List.tryFind (fun (n, c) -> c > 1 || n = StandardTasks.BurnInPeriod) with
+            | Some (n, _) when n = StandardTasks.BurnInPeriod ->
+                invalidArg "settings" (sprintf "task %s: the period name '%s' is the burn-in's, which comes before its periods" name n)
             | Some (n, _) -> invalidArg "settings" (sprintf "task %s: the period name '%s' is used twice" name n)
             | None -> ()
             let periods = StandardTasks.layOutNominal nominal settings rng

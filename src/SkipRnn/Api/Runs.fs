@@ -202,13 +202,19 @@ and [<Sealed>] TrainingResult internal (configuration: RunConfiguration, state: 
         this.ToTrainedRun().WriteActivity(network, trials, seed, path)
 
     /// Writes the run's folder as `skiprnn train --out folder` would: config.json, then weights.npz,
-    /// evaluations.csv and run.json (or, for an interrupted run, checkpoint.npz). ArgumentException when the
-    /// folder holds another run or cannot be written.
+    /// evaluations.csv and run.json (or, for an interrupted run, checkpoint.npz), holding the folder's lock as
+    /// `skiprnn train` does. ArgumentException when the folder holds another run, is in use or cannot be written
+    /// to at all; SkipRnn.IO.FileFailure (an IOException whose message names the file) when a file cannot be
+    /// written, a full disk say.
     member _.Save(folder: string) =
         if String.IsNullOrWhiteSpace folder then raise (ArgumentException "a folder is needed")
         let dir =
             match Files.ensureWritableFolder folder with
             | Ok d -> d
+            | Error message -> raise (ArgumentException message)
+        use _writer =
+            match FolderLock.TryAcquire(dir, "SkipRnn.Api TrainingResult.Save") with
+            | Ok held -> held
             | Error message -> raise (ArgumentException message)
         let json = ConfigJson.toJson configuration.Config
         let configPath = RunDirectory.configFile dir

@@ -86,11 +86,6 @@ module ConfigSchema =
             fail "the skip length θ of %s must be a whole number of steps, got %g" row.Name theta
         | _ -> { c with Method = row.Make theta (defaultArg beta0 currentBeta) }
 
-    /// One identity per task: "GO", " go" and the paper's name all become the catalogue's name.
-    let private readTask (node: JsonNode) (c: RunConfig) =
-        let given = text "task" node
-        { c with Task = Catalog.tryFind given |> Option.map (fun t -> t.Name) |> Option.defaultValue given }
-
     let private d = RunConfig.Default
     let private t = Timing.Default
 
@@ -98,7 +93,7 @@ module ConfigSchema =
     /// and initRatio, units before learningRate, task before trials).
     let fields: ConfigField list =
         [ { field "task" "task" (sprintf "task to train, required (%s; paper names accepted)." (Catalog.names ()))
-              (fun c -> ofText c.Task) readTask
+              (fun c -> ofText c.Task) (fun node c -> { c with Task = text "task" node })
               // No default task: a configuration without one is a mistake, not a request for go.
               with Absent = fun _ -> fail "no task is given (--task, or the key 'task'; known tasks: %s)" (Catalog.names ()) }
           field "method" "method"

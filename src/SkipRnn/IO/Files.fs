@@ -4,10 +4,15 @@ open System
 open System.IO
 
 /// A file that could not be read or written, named, with the system's reason and what to do: the environment's
-/// fault (a full disk, a missing permission, a damaged file), not the command's. The CLI prints it as one line and
-/// exits with code 3.
-exception FileFailure of string
-    with override e.Message = e.Data0
+/// fault (a full disk, a missing permission), not the command's. An IOException, so that C# callers catch it as one;
+/// the CLI prints its message as one line and exits with code 3.
+type FileFailure(message: string) =
+    inherit IOException(message)
+
+/// A file that was read but is not what it should be (cut short, not an archive, missing in a finished folder): its
+/// content is at fault, not the disk, so a folder holding it can be set aside; reading it again would not help.
+type DamagedFile(message: string) =
+    inherit FileFailure(message)
 
 module Files =
 
@@ -27,6 +32,7 @@ module Files =
     let guard (verb: string) (path: string) (work: unit -> 'T) : 'T =
         try work ()
         with
+        | :? FileFailure -> reraise ()
         | :? IOException | :? UnauthorizedAccessException as e -> raise (FileFailure(describe verb path e))
 
     /// Writes a file so that readers see either the old file or the whole new one, never a part: `write` fills a

@@ -119,7 +119,8 @@ module Npz =
                 use s = entry.Open()
                 Npy.write s a)
 
-    /// The arrays of an .npz archive; a FileFailure naming `path` if it cannot be read or is not a whole archive.
+    /// The arrays of an .npz archive; a FileFailure naming `path` if it cannot be read, a DamagedFile if it is missing
+    /// or not a whole archive.
     let read (path: string) : Map<string, NdArray> =
         try
             use zip = ZipFile.OpenRead path
@@ -132,8 +133,8 @@ module Npz =
                     yield entry.FullName.Substring(0, entry.FullName.Length - 4), Npy.read buffered ]
             |> Map.ofList
         with
-        | FileFailure _ -> reraise ()
-        | :? FileNotFoundException | :? DirectoryNotFoundException -> raise (FileFailure(sprintf "cannot read %s (it does not exist)" path))
-        | :? EndOfStreamException as e -> raise (FileFailure(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))
+        | :? FileFailure -> reraise ()
+        | :? FileNotFoundException | :? DirectoryNotFoundException -> raise (DamagedFile(sprintf "cannot read %s (it does not exist)" path))
+        | :? EndOfStreamException as e -> raise (DamagedFile(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))
         | :? IOException | :? UnauthorizedAccessException as e -> raise (FileFailure(Files.describe "read" path e))
-        | e -> raise (FileFailure(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))
+        | e -> raise (DamagedFile(Files.describe "read" path e + ": the file is damaged or not an .npz archive"))

@@ -119,7 +119,8 @@ module RunDirectory =
 
     /// The state to go on from: the checkpoint in `dir` if there is one. A checkpoint that cannot be used (cut short
     /// by a full disk, damaged, or of another shape) is set aside beside itself, `warn` is told, and training starts
-    /// over, so that the folder never stays stuck.
+    /// over, so that the folder never stays stuck. A checkpoint that cannot be read now (a failing disk, a missing
+    /// permission) is left where it is: the FileFailure stops the run.
     let resume (dir: string) (config: RunConfig) (arch: Architecture) (warn: string -> unit) : TrainingState option =
         let path = checkpointFile dir
         if not (File.Exists path) then None
@@ -127,7 +128,8 @@ module RunDirectory =
             let reason =
                 try Ok(loadCheckpoint dir config arch)
                 with
-                | FileFailure message -> Error message
+                | :? DamagedFile as e -> Error e.Message
+                | :? FileFailure | :? IOException | :? UnauthorizedAccessException -> reraise ()
                 | e -> Error(sprintf "%s does not fit this run (%s)" path e.Message)
             match reason with
             | Ok state -> Some state

@@ -145,14 +145,20 @@ type Integrator =
 
 module Integrator =
 
-    /// Full windows of θ steps starting at each period's first step; a partial window at the end of a
-    /// period gets no skip, and windows restart at every period (SPEC §5).
-    let windows (theta: int) (periods: Period[]) =
-        [ for p in periods do
-            let full = p.Length / theta
-            for w in 0 .. full - 1 do
+    /// The windows of θ steps, in order: full windows starting at each period's first step; a partial window at the
+    /// end of a period gets no skip, and windows restart at every period (SPEC §5). `f start end first` sees each,
+    /// `first` true for a period's first window.
+    let inline forEachWindow (theta: int) (periods: Period[]) ([<InlineIfLambda>] f: int -> int -> bool -> unit) =
+        for p in periods do
+            for w in 0 .. p.Length / theta - 1 do
                 let start = p.Start + w * theta
-                yield start, start + theta - 1 ]
+                f start (start + theta - 1) (w = 0)
+
+    /// The windows of forEachWindow as (start, end) pairs.
+    let windows (theta: int) (periods: Period[]) =
+        let all = ResizeArray()
+        forEachWindow theta periods (fun start finish _ -> all.Add((start, finish)))
+        List.ofSeq all
 
     /// The anchor of a window [start, end] of a skip kind; `first` is true for the first window of a period.
     let private anchorOf (kind: SkipKind) (start: int) (theta: int) (first: bool) =
@@ -162,13 +168,11 @@ module Integrator =
         | AlignedLast when first -> { Step = start; AfterMixes = false; IncrementWeight = float32 theta }
         | AlignedLast -> { Step = start - 1; AfterMixes = true; IncrementWeight = float32 theta }
 
-    /// The skips of every window of `windows` (level 0); the first window of a period starts at the period.
+    /// The skips of every window (level 0).
     let private addPeriodSkips (plan: SkipPlan) kind theta (beta: float) (batch: TrialBatch) =
         if theta > 1 then
-            for p in batch.Periods do
-                for w in 0 .. p.Length / theta - 1 do
-                    let start = p.Start + w * theta
-                    plan.Add { Level = 0; Start = start; End = start + theta - 1; Beta = float32 beta; Anchor = anchorOf kind start theta (w = 0) }
+            forEachWindow theta batch.Periods (fun start finish first ->
+                plan.Add { Level = 0; Start = start; End = finish; Beta = float32 beta; Anchor = anchorOf kind start theta first })
 
     /// Strategic skips (paper §4.1): from each marked boundary to the step before the next one (or the end
     /// of the sequence), r ← β'·r + (1 − β')·r_boundary. They use their own level (1), so they combine with

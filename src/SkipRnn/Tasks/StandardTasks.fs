@@ -39,7 +39,7 @@ module StandardTasks =
     /// Input index of the first unit of the ring of `modality` (1 or 2).
     let ringOffset (modality: int) = 1 + (modality - 1) * Ring.Units
 
-    let [<Literal>] private BurnInPeriod = "burnin"
+    let [<Literal>] BurnInPeriod = "burnin"
     let [<Literal>] private ResponsePeriod = "response"
 
     let private task name paperName structure longTermMemory ruleIndex =

@@ -116,8 +116,13 @@ module RunConfig =
                     Some(sprintf "a trial would last up to %.3g steps at dt = %g s; at most 100,000 are allowed" (longest / t.Dt) t.Dt)
                 else None
 
-    /// One clear sentence for the first thing wrong with a config, or the config.
+    /// One clear sentence for the first thing wrong with a config, or the config (its task under the catalogue's name).
     let validate (config: RunConfig) : Result<RunConfig, string> =
+        // One identity per task: "GO", " go" and the paper's name all become the catalogue's name.
+        let config =
+            match Catalog.tryFind config.Task with
+            | Some t -> { config with Task = t.Name }
+            | None -> config
         let beta name b =
             if not (b > 0.0 && b <= 1.0) then Some (sprintf "the initial ratio β0 must lie in (0, 1], got %g (%s)" b name) else None
         let methodError =
