@@ -48,6 +48,17 @@ type CpuBackend(arch: Architecture) =
     let trained () = batch.Batch.TrainedSteps
     let span (p: nativeptr<float32>) (count: int) = Span<float32>(NativePtr.toVoidPtr p, count)
 
+    /// Two state slots hold the states before steps t − 1 and t when feedback is applied before step t: they
+    /// suffice for a pass scored as it goes if each feedback window starts at most two steps after its choice step.
+    let feedbackNear (prepared: PreparedBatch) =
+        match prepared.Batch.Feedback with
+        | Some f ->
+            let mutable near = true
+            for k in 0 .. f.Windows.Length - 1 do
+                if f.Windows[k].Start > f.ChoiceSteps[k] + 2 then near <- false
+            near
+        | None -> true
+
     /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
     let fillNoise (row: int) = Normal.fillRow noise network row (trials () * n) ws.Xi.Ptr
 
@@ -61,13 +72,7 @@ type CpuBackend(arch: Architecture) =
     interface IRecurrentKernels with
 
         member _.Begin(parameters, firstNetwork, prepared, key, isTraining) =
-            // Two state slots hold the states before steps t − 1 and t when feedback is applied before step t: they
-            // suffice if each feedback window starts at most two steps after its choice step.
-            let feedbackNear =
-                match prepared.Batch.Feedback with
-                | Some f -> Array.forall2 (fun (w: SkipRnn.Tasks.Window) c -> w.Start <= c + 2) f.Windows f.ChoiceSteps
-                | None -> true
-            scoresOnly <- scoresOnlyWanted && not isTraining && feedbackNear
+            scoresOnly <- scoresOnlyWanted && not isTraining && feedbackNear prepared
             counts <- Performance.noCounts
             ws.Prepare(prepared, isTraining, not scoresOnly)
             batch <- prepared

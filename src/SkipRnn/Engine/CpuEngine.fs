@@ -48,21 +48,19 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         let result = (k.EndBackward callGradients)[0]
         if Double.IsFinite result.Loss && result.PeakActivity <= callDivergence then callLosses[m] <- result.Loss
 
-    // Worker w takes networks w, w + workers, …
-    let gradientWorker =
-        Action<int>(fun w ->
-            let mutable i = w
-            while i < callNetworks.Length do
-                gradientOf backends[w] callNetworks[i]
-                i <- i + workers)
+    /// Worker w's share of `networks`: networks w, w + workers, …, on its own backend.
+    let dealTo (w: int) (networks: int[]) (work: CpuBackend -> int -> unit) =
+        let mutable i = w
+        while i < networks.Length do
+            work backends[w] networks[i]
+            i <- i + workers
+
+    // The work and the delegate are values built once, so that a call allocates nothing for them.
+    let gradientWork: CpuBackend -> int -> unit = gradientOf
+    let gradientWorker = Action<int>(fun w -> dealTo w callNetworks gradientWork)
 
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
-        Parallel.For(0, workers, options, fun w ->
-            let backend = backends[w]
-            let mutable i = w
-            while i < networks.Length do
-                work backend networks[i]
-                i <- i + workers) |> ignore
+        Parallel.For(0, workers, options, fun w -> dealTo w networks work) |> ignore
 
     member _.Architecture = arch
     member _.Workers = workers

@@ -68,31 +68,39 @@ module Performance =
     /// `counts` plus what the readouts after step t count (see `ofCounts`): trial b's outputs start at y[b·stride].
     let countStep (batch: TrialBatch) (t: int) (y: ReadOnlySpan<float32>) (stride: int) (counts: Counts) =
         let trials = batch.Trials
-        let mutable c = counts
         match batch.Scoring with
         | ByChoice ->
+            let mutable scored = 0L
+            let mutable correct = 0L
             for b in 0 .. trials - 1 do
                 if batch.LossWeights[t * trials + b] > 0.0f then
                     let target = ReadOnlySpan(batch.Targets, batch.OutputIndex(t, b), batch.OutputSize)
-                    let correct = argmax (y.Slice(b * stride, batch.OutputSize)) batch.OutputSize = argmax target batch.OutputSize
-                    c <- { c with Scored = c.Scored + 1L; Correct = c.Correct + (if correct then 1L else 0L) }
+                    scored <- scored + 1L
+                    if argmax (y.Slice(b * stride, batch.OutputSize)) batch.OutputSize = argmax target batch.OutputSize then
+                        correct <- correct + 1L
+            { counts with Scored = counts.Scored + scored; Correct = counts.Correct + correct }
         | FixationAndDirection (threshold, tolerance) ->
+            let mutable held = 0L
+            let mutable heldOnFixate = 0L
+            let mutable released = 0L
+            let mutable onTarget = 0L
             let fixWin = batch.FixationWindow
             if t >= fixWin.Start && t < fixWin.End then
                 for b in 0 .. trials - 1 do
-                    if y[b * stride] > threshold then c <- { c with FixationHeld = c.FixationHeld + 1L }
+                    if y[b * stride] > threshold then held <- held + 1L
             let respWin = batch.ResponseWindow
             if t >= respWin.Start && t < respWin.End then
                 for b in 0 .. trials - 1 do
                     let row = y.Slice(b * stride, batch.OutputSize)
                     match batch.Answers[b] with
                     | Respond direction ->
-                        if row[0] < threshold then c <- { c with ReleasedOnRespond = c.ReleasedOnRespond + 1L }
-                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < tolerance then
-                            c <- { c with OnTarget = c.OnTarget + 1L }
+                        if row[0] < threshold then released <- released + 1L
+                        if Ring.distance (Ring.decode (row.Slice(1, Ring.Units))) direction < tolerance then onTarget <- onTarget + 1L
                     | Fixate | Choose _ ->
-                        if row[0] > threshold then c <- { c with HeldOnFixate = c.HeldOnFixate + 1L }
-        c
+                        if row[0] > threshold then heldOnFixate <- heldOnFixate + 1L
+            { counts with
+                FixationHeld = counts.FixationHeld + held; HeldOnFixate = counts.HeldOnFixate + heldOnFixate
+                ReleasedOnRespond = counts.ReleasedOnRespond + released; OnTarget = counts.OnTarget + onTarget }
 
     /// Scores the readouts of one network on a batch (see `ofCounts`). The outputs for the state after step
     /// BurnIn + k of `trial` start at y[(k·Trials + trial)·stride].
