@@ -126,6 +126,7 @@ type internal CpuWorkspace(arch: Architecture) =
     member _.States = states
     member _.Fprime = fprime
     member _.Readout = readout
+    /// The targets of a training batch, [Steps, B, O] as the batch has them, readable for Op floats past each row.
     member _.Targets = targets
     member _.Currents = currents
     member _.CurrentGrads = currentGrads
@@ -220,15 +221,16 @@ type internal CpuWorkspace(arch: Architecture) =
         trials <- tb.Trials
         burnIn <- tb.BurnIn
         if isTraining then
-            if isNull targets || targets.Length < tb.Steps * tb.Trials * op then
+            // Rows of the real outputs only, plus one padded row of slack: a kernel reads whole padded rows and masks
+            // the lanes past the outputs, and the backward pass streams a fifth of what padded rows would take.
+            let count = tb.Steps * tb.Trials * outputs
+            if isNull targets || targets.Length < count + op then
                 release targets
-                targets <- new NativeBuffer(tb.Steps * tb.Trials * op)
+                targets <- new NativeBuffer(count + op)
                 targetsOf <- Unchecked.defaultof<PreparedBatch>
             if not (obj.ReferenceEquals(targetsOf, prepared)) then
-                for r in 0 .. tb.Steps * trials - 1 do
-                    let dst = NativePtr.add targets.Ptr (r * op)
-                    for o in 0 .. op - 1 do
-                        NativePtr.set dst o (if o < outputs then tb.Targets[r * outputs + o] else 0.0f)
+                tb.Targets.AsSpan(0, count).CopyTo(targets.Span)
+                targets.Span.Slice(count, op).Clear()
                 targetsOf <- prepared
 
     /// Copies network `network`'s parameters in (effective W under Dale's law) with the batch's α.
