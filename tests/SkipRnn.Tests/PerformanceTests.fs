@@ -64,10 +64,11 @@ let criterionTests =
             Expect.floatClose Accuracy.veryHigh (Performance.criterion [| nan |]) 0.0 "diverged network"
     ]
 
-/// What a training step may still allocate after warm-up (see README, Speed): the trial batch's description,
-/// which generation builds afresh (its record, periods, conditions and answers, at most about a kilobyte per
-/// trial or sequence), and Parallel.For's own objects (about 2 kB per call). Everything else is reused.
-let private allowedBytesPerStep (trials: int) = 4096.0 + 1024.0 * float trials
+/// What a training step may allocate after warm-up: nothing (see README, Speed). The count is the fewest bytes of
+/// three rounds of 20 steps (Benchmark.allocatedPerCall); the bound, a third of the smallest object (24 bytes) per
+/// step, leaves the runtime's and the test runner's own work in the quietest round some room, but not a step that
+/// allocates anything, even one object every third step.
+let private allowedBytesPerStep = 8.0
 
 [<Tests>]
 let scoredAsItGoesTests =
@@ -87,11 +88,11 @@ let scoredAsItGoesTests =
                     // two and 51 steps old when the feedback reads it (the latter needs the trajectory).
                     let variants =
                         match batch.Feedback with
-                        | Some f ->
+                        | ValueSome f ->
                             Expect.isTrue (f.Windows |> Array.forall (fun w -> w.Length > 50)) "feedback windows long enough to move by 50 steps"
                             let later (d: int) = { f with Windows = f.Windows |> Array.map (fun w -> { Start = w.Start + d; Length = w.Length - d }) }
-                            [ batch; { batch with Feedback = Some(later 1) }; { batch with Feedback = Some(later 50) } ]
-                        | None -> [ batch ]
+                            [ batch; { batch with Feedback = ValueSome(later 1) }; { batch with Feedback = ValueSome(later 50) } ]
+                        | ValueNone -> [ batch ]
                     for b in variants do
                         let prepared = SkipRnn.Engine.PreparedBatch.prepare arch b
                         let plan = Integrator.plan integrator b
@@ -130,14 +131,38 @@ let allocationTests =
                 { RunConfig.Default with
                     Task = task; Method = method; Networks = 4; Trials = 20; StrategicRatio = strategic
                     Hold = true; AnnealSteps = Int32.MaxValue }
-            testCase (sprintf "%s on %s%s: only the batch's description after warm-up" config.Label task
+            testCase (sprintf "%s on %s%s: nothing after warm-up" config.Label task
                           (if strategic.IsSome then " with strategic skips" else "")) <| fun () ->
                 use trainer = new Trainer(config, (Catalog.tryFind task).Value, 2)
                 // Warm-up: the reused buffers grow to the largest batch of the jitter seen so far.
                 for _ in 1 .. 10 do trainer.TrainStep() |> ignore
-                let steps = 20
-                let before = GC.GetTotalAllocatedBytes true
-                for _ in 1 .. steps do trainer.TrainStep() |> ignore
-                let perStep = float (GC.GetTotalAllocatedBytes true - before) / float steps
-                Expect.isLessThan perStep (allowedBytesPerStep config.Trials) "bytes allocated per training step"
+                let perStep = Benchmark.allocatedPerCall 3 20 (fun () -> trainer.TrainStep() |> ignore)
+                Expect.isLessThan perStep allowedBytesPerStep "bytes allocated per training step"
+    ]
+
+[<Tests>]
+let sharesTests =
+    let counting (runs: int[]) = Action<int>(fun w -> Threading.Interlocked.Increment &runs[w] |> ignore)
+    testList "the CPU engine's shares of work" [
+        testCase "every share runs once per call, call after call" <| fun () ->
+            use shares = new SkipRnn.Engine.Shares(3)
+            let runs = Array.zeroCreate<int> 3
+            let work = counting runs
+            for _ in 1 .. 2000 do shares.Run work
+            Expect.equal runs [| 2000; 2000; 2000 |] "runs of each share"
+        testCase "a share that throws: the call raises it once every share is done, and the next call runs" <| fun () ->
+            use shares = new SkipRnn.Engine.Shares(3)
+            let runs = Array.zeroCreate<int> 3
+            let failing = Action<int>(fun w ->
+                Threading.Interlocked.Increment &runs[w] |> ignore
+                if w = 1 then invalidOp "share 1 fails")
+            let thrown =
+                try
+                    shares.Run failing
+                    []
+                with :? AggregateException as e -> [ for inner in e.InnerExceptions -> inner.Message ]
+            Expect.equal thrown [ "share 1 fails" ] "what the share threw"
+            Expect.equal runs [| 1; 1; 1 |] "every share ran"
+            shares.Run(counting runs)
+            Expect.equal runs [| 2; 2; 2 |] "the next call ran every share, and raised nothing"
     ]

@@ -49,7 +49,7 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
     for t in 0 .. batch.Steps - 1 do
         if t = batch.BurnIn then theta.Value <- trainedTheta
         match batch.Feedback with
-        | Some f ->
+        | ValueSome f ->
             match f.Windows |> Array.tryFindIndex (fun w -> w.Start = t) with
             | Some k ->
                 let chosenFrom = states[f.ChoiceSteps[k] - batch.BurnIn]
@@ -60,7 +60,7 @@ let runWith (arch: Architecture) (burnInTheta: float[]) (trainedTheta: float[]) 
                     inputAt[bb][if choice = f.Correct[k * trials + bb] then f.CorrectInput else f.WrongInput] <- 1.0
                 feedbackUntil <- f.Windows[k].End
             | None -> ()
-        | None -> ()
+        | ValueNone -> ()
         let inFeedback = t < feedbackUntil
         let next = Array.init trials (fun _ -> Array.zeroCreate<float> n)
         let increment = Array.init trials (fun _ -> Array.zeroCreate<float> n)

@@ -40,9 +40,9 @@ let batch (seed: uint64) (trials: int) (dt: float) (inputs: int) (outputs: int) 
       FixationShare = 0.5
       Scoring = Scoring.standard
       Answers = Array.create trials Fixate
-      Conditions = Array.create trials { Stimuli = []; Match = None; Rules = [] }
+      Conditions = Array.create trials { Stimuli = [||]; Match = ValueNone; Rules = [||] }
       Boundaries = [||]
-      Feedback = None }
+      Feedback = ValueNone }
 
 /// The same trials on a grid θ times coarser (every period length must be divisible by θ).
 let coarsen (theta: int) (b: TrialBatch) =

@@ -49,20 +49,20 @@ let private reactionTime (task: TaskInfo) = task.Name = "rtgo" || task.Name = "r
 
 /// The answer a trial asks for, read from its conditions as SPEC §3 describes each task.
 let private expectedAnswer (task: TaskInfo) (c: TrialCondition) =
-    let direction periodName = (c.Stimuli |> List.find (fun s -> s.Period = periodName)).Direction
+    let direction periodName = (c.Stimuli |> Array.find (fun s -> s.Period = periodName)).Direction
     let largestSummedStrength stimuli =
         stimuli
-        |> List.groupBy (fun s -> s.Direction)
-        |> List.maxBy (fun (_, group) -> group |> List.sumBy (fun s -> s.Strength))
+        |> Array.groupBy (fun s -> s.Direction)
+        |> Array.maxBy (fun (_, group) -> group |> Array.sumBy (fun s -> s.Strength))
         |> fst
     let onMatch respondOnMatch isMatch =
         if isMatch = respondOnMatch then Respond(direction "stimulus2") else Fixate
     let category a = int (a / pi)
     match task.Name with
-    | "go" | "rtgo" | "dlygo" -> Respond (List.exactlyOne c.Stimuli).Direction
-    | "anti" | "rtanti" | "dlyanti" -> Respond(Ring.wrap ((List.exactlyOne c.Stimuli).Direction + pi))
+    | "go" | "rtgo" | "dlygo" -> Respond (Array.exactlyOne c.Stimuli).Direction
+    | "anti" | "rtanti" | "dlyanti" -> Respond(Ring.wrap ((Array.exactlyOne c.Stimuli).Direction + pi))
     | "dm1" | "ctxdm1" | "dlydm1" | "ctxdlydm1" ->
-        Respond(c.Stimuli |> List.filter (fun s -> s.Modality = 1) |> largestSummedStrength)
+        Respond(c.Stimuli |> Array.filter (fun s -> s.Modality = 1) |> largestSummedStrength)
     | "multsendm" | "multsendlydm" -> Respond(largestSummedStrength c.Stimuli)
     | "dms" | "dnms" ->
         onMatch (task.Name = "dms") (circularDistance (direction "stimulus1") (direction "stimulus2") <= pi / 18.0)
@@ -214,7 +214,7 @@ let inputTests =
                 for s in stimuli do
                     let p = period b s.Period
                     let ring = inputRing b (p.Start + p.Length / 2) trial s.Modality
-                    let sharing = stimuli |> List.filter (fun o -> o.Modality = s.Modality && o.Period = s.Period)
+                    let sharing = stimuli |> Array.filter (fun o -> o.Modality = s.Modality && o.Period = s.Period)
                     if sharing.Length = 1 then
                         check (argmax ring = nearestUnit s.Direction) (fun () ->
                             sprintf "trial %d: peak at unit %d, stimulus at %g" trial (argmax ring) s.Direction)
@@ -237,15 +237,15 @@ let conditionTests =
     let fractionOf predicate (xs: 'a[]) = float (xs |> Array.filter predicate |> Array.length) / float xs.Length
     let about half = half > 0.4 && half < 0.6
     let inRange lo hi x = x >= lo - 1e-12 && x < hi + 1e-12
-    let strengthsOf (pair: Stimulus list) = pair |> List.map (fun s -> s.Strength)
-    let checkPair (pair: Stimulus list) =
+    let strengthsOf (pair: Stimulus[]) = pair |> Array.map (fun s -> s.Strength)
+    let checkPair (pair: Stimulus[]) =
         match strengthsOf pair with
-        | [ g1; g2 ] ->
+        | [| g1; g2 |] ->
             Expect.isTrue (inRange 0.8 1.2 ((g1 + g2) / 2.0)) "c in [0.8, 1.2)"
             Expect.isTrue (inRange 0.1 0.2 (abs (g1 - g2) / 2.0)) "δ in [0.1, 0.2)"
         | other -> failtestf "expected a pair, got %A" other
     let directionsApart (c: TrialCondition) =
-        let ds = c.Stimuli |> List.map (fun s -> s.Direction) |> List.distinct
+        let ds = c.Stimuli |> Array.map (fun s -> s.Direction) |> Array.distinct
         ds.Length = 2 && circularDistance ds[0] ds[1] >= pi / 2.0 - 1e-9
     let stimulusPeriods (task: TaskInfo) =
         if reactionTime task then set [ "response" ]
@@ -254,7 +254,7 @@ let conditionTests =
     testList "trial conditions follow SPEC §3" [
         taskCases "stimuli appear in the task's stimulus periods" <| fun task ->
             for c in (draw task (nominal 64) 3).Conditions do
-                Expect.equal (c.Stimuli |> List.map (fun s -> s.Period) |> set) (stimulusPeriods task) "periods"
+                Expect.equal (c.Stimuli |> Array.map (fun s -> s.Period) |> set) (stimulusPeriods task) "periods"
                 for s in c.Stimuli do
                     Expect.isTrue (s.Modality = 1 || s.Modality = 2) "modality"
                     Expect.isTrue (inRange 0.0 (2.0 * pi) s.Direction && s.Direction < 2.0 * pi) "direction wrapped"
@@ -262,14 +262,14 @@ let conditionTests =
         testCase "go family: one stimulus of strength 1 in either modality" <| fun () ->
             for name in [ "go"; "rtgo"; "dlygo"; "anti"; "rtanti"; "dlyanti" ] do
                 let cs = conditions name
-                Expect.isTrue (cs |> Array.forall (fun c -> c.Stimuli.Length = 1 && c.Stimuli.Head.Strength = 1.0 && c.Match = None)) name
-                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Stimuli.Head.Modality = 1))) "modality 1 half the time"
+                Expect.isTrue (cs |> Array.forall (fun c -> c.Stimuli.Length = 1 && c.Stimuli[0].Strength = 1.0 && c.Match = ValueNone)) name
+                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Stimuli[0].Modality = 1))) "modality 1 half the time"
 
         testCase "dm1 and dlydm1: a pair in modality 1, the stronger at random" <| fun () ->
             for name in [ "dm1"; "dlydm1" ] do
                 let cs = conditions name
                 for c in cs do
-                    Expect.equal (c.Stimuli |> List.map (fun s -> s.Modality)) [ 1; 1 ] "modality 1 only"
+                    Expect.equal (c.Stimuli |> Array.map (fun s -> s.Modality)) [| 1; 1 |] "modality 1 only"
                     Expect.isTrue (directionsApart c) "a2 − a1 in [π/2, 3π/2]"
                     checkPair c.Stimuli
                 Expect.isTrue (about (cs |> fractionOf (fun c -> c.Stimuli[0].Strength > c.Stimuli[1].Strength))) "coin"
@@ -278,14 +278,14 @@ let conditionTests =
             for name in [ "ctxdm1"; "ctxdlydm1" ] do
                 let cs = conditions name
                 for c in cs do
-                    let byModality m = c.Stimuli |> List.filter (fun s -> s.Modality = m)
+                    let byModality m = c.Stimuli |> Array.filter (fun s -> s.Modality = m)
                     let attended, distractor = byModality 1, byModality 2
-                    Expect.equal (distractor |> List.map (fun s -> s.Direction, s.Period)) (attended |> List.map (fun s -> s.Direction, s.Period)) "same directions"
+                    Expect.equal (distractor |> Array.map (fun s -> s.Direction, s.Period)) (attended |> Array.map (fun s -> s.Direction, s.Period)) "same directions"
                     Expect.isTrue (directionsApart c) "apart"
                     checkPair attended
                     checkPair distractor
                 let disagree (c: TrialCondition) =
-                    let stronger m = c.Stimuli |> List.filter (fun s -> s.Modality = m) |> List.maxBy (fun s -> s.Strength)
+                    let stronger m = c.Stimuli |> Array.filter (fun s -> s.Modality = m) |> Array.maxBy (fun s -> s.Strength)
                     (stronger 1).Direction <> (stronger 2).Direction
                 Expect.isTrue (about (cs |> fractionOf disagree)) "the distractor disagrees half the time"
 
@@ -294,16 +294,16 @@ let conditionTests =
                 let cs = conditions name
                 for c in cs do
                     Expect.isTrue (directionsApart c) "apart"
-                    for _, group in c.Stimuli |> List.groupBy (fun s -> s.Direction) do
-                        let g = group |> List.sortBy (fun s -> s.Modality) |> List.map (fun s -> s.Strength)
-                        let k = 2.0 * List.max g / (g[0] + g[1])
+                    for _, group in c.Stimuli |> Array.groupBy (fun s -> s.Direction) do
+                        let g = group |> Array.sortBy (fun s -> s.Modality) |> Array.map (fun s -> s.Strength)
+                        let k = 2.0 * Array.max g / (g[0] + g[1])
                         Expect.isTrue (inRange 1.2 1.4 k) (sprintf "k = %g" k)
-                        Expect.equal (group |> List.map (fun s -> s.Period) |> List.distinct |> List.length) 1 "one period per direction"
-                    checkPair (c.Stimuli |> List.groupBy (fun s -> s.Direction) |> List.map (fun (_, g) -> { g.Head with Strength = (g |> List.sumBy (fun s -> s.Strength)) / 2.0 }))
+                        Expect.equal (group |> Array.map (fun s -> s.Period) |> Array.distinct |> Array.length) 1 "one period per direction"
+                    checkPair (c.Stimuli |> Array.groupBy (fun s -> s.Direction) |> Array.map (fun (_, g) -> { g[0] with Strength = (g |> Array.sumBy (fun s -> s.Strength)) / 2.0 }))
                 let heavier = cs |> fractionOf (fun c -> c.Stimuli[0].Strength > c.Stimuli[2].Strength)
                 Expect.isTrue (about heavier) "the weighted modality is 1 or 2 at random"
             let firstIsA1 = conditions "multsendlydm" |> fractionOf (fun c ->
-                (c.Stimuli |> List.maxBy (fun s -> s.Strength)).Period = "stimulus1")
+                (c.Stimuli |> Array.maxBy (fun s -> s.Strength)).Period = "stimulus1")
             Expect.isTrue (about firstIsA1) "multsendlydm: order of the pair at random"
 
         testCase "dms and dnms: match within π/18, non-match π/2 to 3π/2 away, half each" <| fun () ->
@@ -311,12 +311,12 @@ let conditionTests =
                 let cs = conditions name
                 for c in cs do
                     let a1, a2 = c.Stimuli[0].Direction, c.Stimuli[1].Direction
-                    Expect.isTrue (c.Stimuli |> List.forall (fun s -> s.Strength = 1.0)) "strength 1"
+                    Expect.isTrue (c.Stimuli |> Array.forall (fun s -> s.Strength = 1.0)) "strength 1"
                     match c.Match with
-                    | Some true -> Expect.isTrue (circularDistance a1 a2 <= pi / 18.0 + 1e-9) "match"
-                    | Some false -> Expect.isTrue (circularDistance a1 a2 >= pi / 2.0 - 1e-9) "non-match"
-                    | None -> failtest "Match must be set"
-                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = Some true))) "match half the time"
+                    | ValueSome true -> Expect.isTrue (circularDistance a1 a2 <= pi / 18.0 + 1e-9) "match"
+                    | ValueSome false -> Expect.isTrue (circularDistance a1 a2 >= pi / 2.0 - 1e-9) "non-match"
+                    | ValueNone -> failtest "Match must be set"
+                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = ValueSome true))) "match half the time"
                 let modalities = cs |> Array.map (fun c -> c.Stimuli[0].Modality, c.Stimuli[1].Modality) |> Array.distinct
                 Expect.equal modalities.Length 4 "independent modalities"
 
@@ -328,8 +328,8 @@ let conditionTests =
                     for s in c.Stimuli do
                         Expect.isTrue (s.Direction % pi < pi / 2.0) (sprintf "%g in a first quarter arc" s.Direction)
                     let same = category c.Stimuli[0].Direction = category c.Stimuli[1].Direction
-                    Expect.equal c.Match (Some same) "Match is same category"
-                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = Some true))) "match half the time"
+                    Expect.equal c.Match (ValueSome same) "Match is same category"
+                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = ValueSome true))) "match half the time"
                 let combos = cs |> Array.countBy (fun c -> category c.Stimuli[0].Direction, category c.Stimuli[1].Direction)
                 Expect.equal (combos |> Array.map fst |> Array.sort) [| 0, 0; 0, 1; 1, 0; 1, 1 |] "all four category pairs"
                 for _, count in combos do
@@ -340,16 +340,16 @@ let conditionTests =
             for name in [ "dmc-authors"; "dnmc-authors" ] do
                 let cs = conditions name
                 for c in cs do
-                    if c.Match = Some false then
+                    if c.Match = ValueSome false then
                         Expect.equal (category c.Stimuli[0].Direction, category c.Stimuli[1].Direction) (0, 1) (name + ": category 1 then 2")
-                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = Some true))) (name + ": match half the time")
-                let matches = cs |> Array.filter (fun c -> c.Match = Some true) |> Array.map (fun c -> category c.Stimuli[0].Direction)
+                Expect.isTrue (about (cs |> fractionOf (fun c -> c.Match = ValueSome true))) (name + ": match half the time")
+                let matches = cs |> Array.filter (fun c -> c.Match = ValueSome true) |> Array.map (fun c -> category c.Stimuli[0].Direction)
                 Expect.isTrue (about (matches |> fractionOf ((=) 0))) (name + ": match trials in either category")
             for variant, original in [ "dnms-authors", "dms"; "dnmc-authors", "dmc-authors" ] do
                 let b = draw (taskNamed variant) (nominal 64) 21
                 for c, a in Array.zip b.Conditions b.Answers do
                     match c.Match, a with
-                    | Some true, Respond _ | Some false, Fixate -> ()
+                    | ValueSome true, Respond _ | ValueSome false, Fixate -> ()
                     | _ -> failtestf "%s answers %A on match %A, as %s would not" variant a c.Match original
             Expect.isTrue ((Catalog.tryFind "dmc-authors").IsSome && not (Catalog.standard |> List.exists (fun t -> t.Name.EndsWith "-authors")))
                 "the variants are tasks of their own, outside the 16 standard ones"
@@ -451,8 +451,8 @@ let reproducibilityTests =
                     for c, (x, y) in Array.zip a.Conditions (Array.zip a.Answers b.Answers) do
                         let second = c.Stimuli[1].Direction
                         match c.Match, x, y with
-                        | Some true, Respond d, Fixate
-                        | Some false, Fixate, Respond d -> Expect.floatClose Accuracy.veryHigh d second "respond at stimulus 2"
+                        | ValueSome true, Respond d, Fixate
+                        | ValueSome false, Fixate, Respond d -> Expect.floatClose Accuracy.veryHigh d second "respond at stimulus 2"
                         | _ -> failtestf "match %A: %s %A, %s %A" c.Match matchTask x nonMatchTask y
                     Expect.isTrue (a.Answers |> Array.contains Fixate && b.Answers |> Array.contains Fixate) "both kinds occur"
         ]
@@ -484,4 +484,6 @@ let bufferTests =
                     same fresh.Inputs reused.Inputs (fresh.Steps * fresh.Trials * fresh.InputSize) "inputs"
                     same fresh.Targets reused.Targets (fresh.Steps * fresh.Trials * fresh.OutputSize) "targets"
                     same fresh.LossWeights reused.LossWeights (fresh.Steps * fresh.Trials) "loss weights"
+                    Expect.equal { reused with Inputs = fresh.Inputs; Targets = fresh.Targets; LossWeights = fresh.LossWeights } fresh
+                        (sprintf "%s, delay %g: the description (periods, conditions, answers, boundaries, feedback)" name delay)
     ]

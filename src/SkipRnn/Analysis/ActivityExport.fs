@@ -83,7 +83,7 @@ module ActivityExport =
         let ruleWidth = rules |> Array.fold (fun w r -> max w r.Length) 0
         let skips = a.Plan.Skips
         let choices = a.Recording.Choices
-        let choiceCount = match b.Feedback with Some f -> f.ChoiceSteps.Length | None -> 0
+        let choiceCount = match b.Feedback with ValueSome f -> f.ChoiceSteps.Length | ValueNone -> 0
         let scalar (v: float) = Float64Array([||], [| v |])
         let text (s: string) = TextArray([||], [| s |])
         [ // what happened
@@ -116,7 +116,7 @@ module ActivityExport =
           "stimulus_direction", Float64Array([| k; width |], direction)
           "stimulus_strength", Float64Array([| k; width |], strength)
           "stimulus_period", TextArray([| k; width |], stimulusPeriod)
-          "match", Int32Array([| k |], b.Conditions |> Array.map (fun c -> match c.Match with Some true -> 1 | Some false -> 0 | None -> -1))
+          "match", Int32Array([| k |], b.Conditions |> Array.map (fun c -> match c.Match with ValueSome true -> 1 | ValueSome false -> 0 | ValueNone -> -1))
           "answer", TextArray([| k |], b.Answers |> Array.map (function Respond _ -> "respond" | Fixate -> "fixate" | Choose _ -> "choose"))
           "answer_direction", Float64Array([| k |], b.Answers |> Array.map (function Respond d -> d | _ -> nan))
           "answer_choice", Int32Array([| k |], b.Answers |> Array.map (function Choose c -> c | _ -> -1))

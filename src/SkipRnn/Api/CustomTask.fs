@@ -153,18 +153,23 @@ module CustomTask =
                 invalidArg "settings" (sprintf "task %s: the period name '%s' is the burn-in's, which comes before its periods" name n)
             | Some (n, _) -> invalidArg "settings" (sprintf "task %s: the period name '%s' is used twice" name n)
             | None -> ()
-            let periods = StandardTasks.layOutNominal nominal settings rng
-            let fixationWindow, responseWindow = StandardTasks.scoredWindows periods timing
+            let buffers = BatchBuffers.forBatch settings.Buffers
+            let periods = buffers.Periods(nominal.Length + 1)
+            StandardTasks.layOutNominal nominal periods settings rng
+            let struct (fixationWindow, responseWindow) = StandardTasks.scoredWindows periods timing
             let n = settings.Trials
-            let response = Array.last periods
+            let response = periods[periods.Length - 1]
             let steps = response.Start + response.Length
-            let inputs, targets, lossWeights =
-                BatchBuffers.take settings.Buffers (steps * n * inputSize) (steps * n * outputSize) (steps * n)
-            let answers =
-                Array.init n (fun b ->
-                    let writer = TrialWriter(b, n, periods, inputSize, outputSize, timing.Dt, inputs, targets, rng)
-                    task.WriteTrial writer
-                    writer.Answer)
+            let inputs = buffers.Inputs(steps * n * inputSize)
+            let targets = buffers.Targets(steps * n * outputSize)
+            let lossWeights = buffers.LossWeights(steps * n)
+            let answers = buffers.Answers n
+            let conditions = buffers.Conditions n
+            for b in 0 .. n - 1 do
+                let writer = TrialWriter(b, n, periods, inputSize, outputSize, timing.Dt, inputs, targets, rng)
+                task.WriteTrial writer
+                answers[b] <- writer.Answer
+                conditions[b] <- { Stimuli = Array.Empty(); Match = ValueNone; Rules = Array.Empty() }
             StandardTasks.weighWindow lossWeights n outputSize fixationWindow
             StandardTasks.weighWindow lossWeights n outputSize responseWindow
             let total = nominal |> List.sumBy snd
@@ -184,9 +189,9 @@ module CustomTask =
               FixationShare = (if total > 0.0 then (total - snd (List.last nominal)) / total else 0.0)
               Scoring = scoring
               Answers = answers
-              Conditions = Array.create n { Stimuli = []; Match = None; Rules = [] }
-              Boundaries = [||]
-              Feedback = None }
+              Conditions = conditions
+              Boundaries = Array.Empty()
+              Feedback = ValueNone }
         { Name = name
           PaperName = name
           LongTermMemory = false

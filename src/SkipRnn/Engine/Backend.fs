@@ -8,8 +8,12 @@ open SkipRnn.Numerics
 /// which the input is constant (so W_in·x is computed once per run, not once per step) and the Euler
 /// constants at the batch's dt. Like the batch's, its arrays may be longer than it needs when laid out in
 /// reused buffers (PreparedBuffers): read them by Segments and the batch's sizes.
+[<Struct>]
 type PreparedBatch =
     { Batch: TrialBatch
+      /// Distinct for every preparation, so that a backend can tell whether what it derived from a batch is still
+      /// the batch's (reused buffers give the next batch the same arrays).
+      Preparation: int64
       Segments: int
       /// First step of each constant-input segment.
       SegmentStarts: int[]
@@ -48,6 +52,24 @@ type PreparedBuffers() =
 
 module PreparedBatch =
 
+    let mutable private preparations = 0L
+
+    /// Whether a feedback window ends right before step t (its segment ends there).
+    let private feedbackEndsAt (batch: TrialBatch) (t: int) =
+        match batch.Feedback with
+        | ValueSome f ->
+            let mutable found = false
+            for w in f.Windows do
+                if w.End = t then found <- true
+            found
+        | ValueNone -> false
+
+    /// Whether the inputs of step t (rows of `rowLength`) are those of step t − 1.
+    let private sameInputsAsPrevious (inputs: float32[]) (rowLength: int) (t: int) =
+        let a = System.ReadOnlySpan(inputs, t * rowLength, rowLength)
+        let b = System.ReadOnlySpan(inputs, (t - 1) * rowLength, rowLength)
+        System.MemoryExtensions.SequenceEqual(a, b)
+
     /// Prepares `batch` in `buffers`.
     let prepareIn (buffers: PreparedBuffers) (arch: Architecture) (batch: TrialBatch) =
         if batch.InputSize <> arch.Inputs then
@@ -59,26 +81,15 @@ module PreparedBatch =
         Array.fill feedbackAt 0 steps -1
         // Feedback windows are segments of their own: their input is completed per network during the pass.
         match batch.Feedback with
-        | Some f ->
+        | ValueSome f ->
             for k in 0 .. f.Windows.Length - 1 do feedbackAt[f.Windows[k].Start] <- k
-        | None -> ()
-        let isWindowEnd t =
-            match batch.Feedback with
-            | Some f ->
-                let mutable found = false
-                for w in f.Windows do
-                    if w.End = t then found <- true
-                found
-            | None -> false
+        | ValueNone -> ()
         let rowLength = batch.Trials * batch.InputSize
-        let sameAsPrevious t =
-            let a = System.ReadOnlySpan(batch.Inputs, t * rowLength, rowLength)
-            let b = System.ReadOnlySpan(batch.Inputs, (t - 1) * rowLength, rowLength)
-            System.MemoryExtensions.SequenceEqual(a, b)
         let segmentOf = buffers.SegmentOf steps
         let mutable segments = 0
         for t in 0 .. steps - 1 do
-            if t = 0 || feedbackAt[t] >= 0 || isWindowEnd t || not (sameAsPrevious t) then segments <- segments + 1
+            if t = 0 || feedbackAt[t] >= 0 || feedbackEndsAt batch t || not (sameInputsAsPrevious batch.Inputs rowLength t) then
+                segments <- segments + 1
             segmentOf[t] <- segments - 1
         let starts = buffers.SegmentStarts segments
         let segmentInputs = buffers.SegmentInputs(segments * rowLength)
@@ -91,6 +102,7 @@ module PreparedBatch =
         let alpha = buffers.Alpha arch.Units
         for i in 0 .. arch.Units - 1 do alpha[i] <- float32 (dt / arch.TauOf i)
         { Batch = batch
+          Preparation = System.Threading.Interlocked.Increment &preparations
           Segments = segments
           SegmentStarts = starts
           SegmentOf = segmentOf

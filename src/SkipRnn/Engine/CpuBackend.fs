@@ -52,12 +52,12 @@ type CpuBackend(arch: Architecture) =
     /// suffice for a pass scored as it goes if each feedback window starts at most two steps after its choice step.
     let feedbackNear (prepared: PreparedBatch) =
         match prepared.Batch.Feedback with
-        | Some f ->
+        | ValueSome f ->
             let mutable near = true
             for k in 0 .. f.Windows.Length - 1 do
                 if f.Windows[k].Start > f.ChoiceSteps[k] + 2 then near <- false
             near
-        | None -> true
+        | ValueNone -> true
 
     /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
     let fillNoise (row: int) = Normal.fillRow noise network row (trials () * n) ws.Xi.Ptr
@@ -82,7 +82,7 @@ type CpuBackend(arch: Architecture) =
             noisy <- prepared.NoiseScale <> 0.0f
             let trials = trials ()
             match prepared.Batch.Feedback with
-            | Some f when choices.Length < f.ChoiceSteps.Length * trials -> choices <- Array.zeroCreate (f.ChoiceSteps.Length * trials)
+            | ValueSome f when choices.Length < f.ChoiceSteps.Length * trials -> choices <- Array.zeroCreate (f.ChoiceSteps.Length * trials)
             | _ -> ()
             ws.LoadParameters(parameters, firstNetwork, prepared)
             // Input currents h = W_in x, once per constant-input segment.
@@ -254,8 +254,8 @@ type CpuBackend(arch: Architecture) =
     /// The choices made in the last pass with closed-loop feedback, [choice k, trial].
     member _.Choices =
         match batch.Batch.Feedback with
-        | Some f -> Array.sub choices 0 (f.ChoiceSteps.Length * trials ())
-        | None -> [||]
+        | ValueSome f -> Array.sub choices 0 (f.ChoiceSteps.Length * trials ())
+        | ValueNone -> [||]
 
     /// Readouts y after the forward pass and Score, [T, B, O].
     member _.Readouts() = CpuReadout.copyOut ws outputs (trained ())

@@ -1,7 +1,7 @@
 namespace SkipRnn.Engine
 
 open System
-open System.Threading.Tasks
+open System.Threading
 open SkipRnn.Numerics
 open SkipRnn.Model
 
@@ -19,6 +19,53 @@ type Recording =
       Choices: int[]
       Performance: float }
 
+/// Runs the shares 0 .. shares − 1 of a piece of work at once, each on whichever thread claims it first: the
+/// caller and shares − 1 work items of the thread pool (queued, not new, so that a call allocates nothing). The
+/// caller works too, so a busy pool only makes the call slower. A share that throws still counts as done; once
+/// every share is, the call raises an AggregateException of what they threw.
+[<Sealed>]
+type internal Shares(shares: int) =
+    let mutable work: Action<int> = null
+    // The next share to claim, and the shares not yet done.
+    let mutable next = shares
+    let mutable pending = 0
+    let finished = new ManualResetEventSlim(false)
+    let failures: exn[] = Array.zeroCreate shares
+    let mutable failed = false
+
+    // A work item still queued from an earlier call finds every share of it claimed, or claims one of the call in
+    // progress, which is as good: shares are claimed by number, never by thread.
+    let claim () =
+        let mutable share = Interlocked.Increment &next - 1
+        while share < shares do
+            try work.Invoke share
+            with e ->
+                failures[share] <- e
+                failed <- true
+            if Interlocked.Decrement &pending = 0 then finished.Set()
+            share <- Interlocked.Increment &next - 1
+    let item = { new IThreadPoolWorkItem with member _.Execute() = claim () }
+
+    /// Runs `action` on every share and returns when all are done.
+    member _.Run(action: Action<int>) =
+        work <- action
+        finished.Reset()
+        pending <- shares
+        // Opens the claims: everything above is visible to whoever claims a share.
+        Interlocked.Exchange(&next, 0) |> ignore
+        for _ in 1 .. shares - 1 do ThreadPool.UnsafeQueueUserWorkItem(item, false) |> ignore
+        claim ()
+        finished.Wait()
+        work <- null
+        if failed then
+            let thrown = failures |> Array.filter (fun e -> not (isNull e))
+            Array.Clear failures
+            failed <- false
+            raise (AggregateException(thrown))
+
+    interface IDisposable with
+        member _.Dispose() = finished.Dispose()
+
 /// Training and evaluation of many independent networks on the CPU: networks are dealt round-robin to one
 /// worker per core, each with its own backend (buffers), so workers never share anything writable.
 /// Results do not depend on the number of workers.
@@ -26,6 +73,7 @@ type Recording =
 type CpuEngine(arch: Architecture, ?workers: int) =
     let workers = defaultArg workers Environment.ProcessorCount |> max 1
     let backends = Array.init workers (fun _ -> new CpuBackend(arch))
+    let shares = new Shares(workers)
 
     // What the workers of a Gradients call read (set before the loop, so that the loop's delegate is built once).
     let mutable callParameters = Unchecked.defaultof<Parameters>
@@ -36,7 +84,6 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     let mutable callGradients: float32[] = [||]
     let mutable callLosses: float[] = [||]
     let mutable callDivergence = infinity
-    let options = ParallelOptions(MaxDegreeOfParallelism = workers)
 
     let gradientOf (backend: CpuBackend) (m: int) =
         let k = backend :> IRecurrentKernels
@@ -60,7 +107,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     let gradientWorker = Action<int>(fun w -> dealTo w callNetworks gradientWork)
 
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
-        Parallel.For(0, workers, options, fun w -> dealTo w networks work) |> ignore
+        shares.Run(Action<int>(fun w -> dealTo w networks work))
 
     member _.Architecture = arch
     member _.Workers = workers
@@ -80,7 +127,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         callGradients <- gradients
         callLosses <- losses
         callDivergence <- divergence
-        Parallel.For(0, workers, options, gradientWorker) |> ignore
+        shares.Run gradientWorker
 
     /// Loss and gradient of each listed network on the batch (GradientsInto, into a new array of losses).
     member this.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
@@ -126,4 +173,6 @@ type CpuEngine(arch: Architecture, ?workers: int) =
           Choices = backend.Choices; Performance = score }
 
     interface IDisposable with
-        member _.Dispose() = for b in backends do (b :> IDisposable).Dispose()
+        member _.Dispose() =
+            (shares :> IDisposable).Dispose()
+            for b in backends do (b :> IDisposable).Dispose()

@@ -59,7 +59,8 @@ type internal CpuWorkspace(arch: Architecture) =
     let mutable fprime: NativeBuffer = null
     let mutable readout: NativeBuffer = null
     let mutable targets: NativeBuffer = null
-    let mutable targetsOf = Unchecked.defaultof<PreparedBatch>
+    // The preparation whose targets `targets` holds (0: none).
+    let mutable targetsOf = 0L
     let mutable currents: NativeBuffer = null
     let mutable currentGrads: NativeBuffer = null
     let mutable segmentInputs: NativeBuffer = null
@@ -205,17 +206,20 @@ type internal CpuWorkspace(arch: Architecture) =
             anchors <- null
             anchorGrads <- null
             ensureLevels l
+        // Buffers over the batch's steps grow to the longest batch seen; in training with a quarter of headroom, so
+        // that the jitter of the next batches rarely needs larger ones.
+        let room (rows: int) = if isTraining then rows + rows / 4 else rows
         // The trajectory's buffers, sized by the largest batch that kept one (an evaluation scored as it goes,
         // with its many trials, keeps none).
         if keepsStates && (steps + 1) * b > capStateRows then
             release states
             release readout
-            capStateRows <- (steps + 1) * b
+            capStateRows <- room ((steps + 1) * b)
             states <- new NativeBuffer(capStateRows * np)
             readout <- new NativeBuffer(capStateRows * op)
         if isTraining && steps * b > capFprimeRows then
             release fprime
-            capFprimeRows <- steps * b
+            capFprimeRows <- room (steps * b)
             // ReLU keeps one bit per unit (16 units to a uint16, two words to a float slot).
             fprime <- if relu then new NativeBuffer(capFprimeRows * np / 32 + 1) else new NativeBuffer(capFprimeRows * np)
         trials <- tb.Trials
@@ -226,12 +230,12 @@ type internal CpuWorkspace(arch: Architecture) =
             let count = tb.Steps * tb.Trials * outputs
             if isNull targets || targets.Length < count + op then
                 release targets
-                targets <- new NativeBuffer(count + op)
-                targetsOf <- Unchecked.defaultof<PreparedBatch>
-            if not (obj.ReferenceEquals(targetsOf, prepared)) then
+                targets <- new NativeBuffer(room count + op)
+                targetsOf <- 0L
+            if targetsOf <> prepared.Preparation then
                 tb.Targets.AsSpan(0, count).CopyTo(targets.Span)
                 targets.Span.Slice(count, op).Clear()
-                targetsOf <- prepared
+                targetsOf <- prepared.Preparation
 
     /// Copies network `network`'s parameters in (effective W under Dale's law) with the batch's α.
     member _.LoadParameters(parameters: Parameters, network: int, prepared: PreparedBatch) =

@@ -20,24 +20,48 @@ type Rng private (s0: uint64, s1: uint64, s2: uint64, s3: uint64) =
         z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
         z ^^^ (z >>> 31)
 
+    // The seeding of Create, in three parts: the seed, each stream identifier mixed in, and the state drawn from the result.
+    static let ofSeed (seed: uint64) =
+        let mutable st = seed
+        splitMix &st
+    static let mixIn (mixed: uint64) (stream: uint64) =
+        let mutable t = mixed ^^^ (stream * 0xD1B54A32D192ED03UL + 0x8CB92BA72F3D8DD7UL)
+        splitMix &t
+    static let stateOf (mixed: uint64) =
+        let mutable st = mixed
+        let x0 = splitMix &st
+        let x1 = splitMix &st
+        let x2 = splitMix &st
+        let x3 = splitMix &st
+        struct (x0, x1, x2, x3)
+    // xoshiro256**'s output from the state's second word.
+    static let scrambled (s1: uint64) = BitOperations.RotateLeft(s1 * 5UL, 7) * 9UL
+
     /// A generator for `seed`, further separated by any number of stream identifiers
     /// (e.g. `Rng.Create(seed, Streams.TrainingTrials, step)`), so that every consumer gets its own,
     /// reproducible stream regardless of the order in which the others draw.
     static member Create(seed: uint64, [<ParamArray>] streams: uint64[]) =
-        let mutable st = seed
-        let mutable mixed = splitMix &st
-        for s in streams do
-            let mutable t = mixed ^^^ (s * 0xD1B54A32D192ED03UL + 0x8CB92BA72F3D8DD7UL)
-            mixed <- splitMix &t
-        let mutable st2 = mixed
-        let x0 = splitMix &st2
-        let x1 = splitMix &st2
-        let x2 = splitMix &st2
-        let x3 = splitMix &st2
+        let mutable mixed = ofSeed seed
+        for s in streams do mixed <- mixIn mixed s
+        let struct (x0, x1, x2, x3) = stateOf mixed
         Rng(x0, x1, x2, x3)
 
+    /// Puts this generator where `Rng.Create(seed, stream, index)` starts, so that a loop that draws a stream per
+    /// iteration (a trainer's batches) needs no new generator.
+    member _.Reseed(seed: uint64, stream: uint64, index: uint64) =
+        let struct (x0, x1, x2, x3) = stateOf (mixIn (mixIn (ofSeed seed) stream) index)
+        a <- x0
+        b <- x1
+        c <- x2
+        d <- x3
+
+    /// The first NextUInt64 of `Rng.Create(seed, stream, index)`, without the generator.
+    static member FirstDraw(seed: uint64, stream: uint64, index: uint64) =
+        let struct (_, x1, _, _) = stateOf (mixIn (mixIn (ofSeed seed) stream) index)
+        scrambled x1
+
     member _.NextUInt64() : uint64 =
-        let result = (BitOperations.RotateLeft(b * 5UL, 7)) * 9UL
+        let result = scrambled b
         let t = b <<< 17
         c <- c ^^^ a
         d <- d ^^^ b

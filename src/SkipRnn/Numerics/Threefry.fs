@@ -176,8 +176,7 @@ module Threefry =
 type NoiseKey =
     { Key0: uint32; Key1: uint32 }
     static member Create(seed: uint64, purpose: uint64, step: uint64) =
-        let rng = Rng.Create(seed, purpose, step)
-        let k = rng.NextUInt64()
+        let k = Rng.FirstDraw(seed, purpose, step)
         { Key0 = uint32 k; Key1 = uint32 (k >>> 32) }
 
 /// Standard normal samples from Threefry by the Box–Muller transform.

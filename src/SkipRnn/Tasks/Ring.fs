@@ -26,10 +26,8 @@ let tuning (psi: float) (k: int) =
     let d = distance psi (preferred k)
     0.8 * exp (-0.5 * (8.0 * d / Math.PI) ** 2.0)
 
-/// Adds a stimulus of strength gamma at direction psi to a ring of 32 units (paper eq. 3).
-let addStimulus (gamma: float) (psi: float) (ring: Span<float32>) =
-    for k in 0 .. Units - 1 do
-        ring[k] <- ring[k] + float32 (gamma * tuning psi k)
+/// Unit k's input from a stimulus of strength gamma at direction psi (paper eq. 3).
+let stimulusAt (gamma: float) (psi: float) (k: int) = float32 (gamma * tuning psi k)
 
 /// Writes the response target for direction psi: 0.8 exp(...) + 0.05 (paper eq. 4).
 let writeResponseTarget (psi: float) (ring: Span<float32>) =

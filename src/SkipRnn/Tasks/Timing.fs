@@ -43,35 +43,86 @@ type BatchSettings =
       /// Arrays to lay the batch out in, reused from batch to batch (a trainer's); None: fresh arrays.
       Buffers: BatchBuffers option }
 
-/// The large arrays of a trial batch (inputs, targets, loss weights), kept from one batch to the next so that
-/// a training step allocates none: each grows to the largest batch seen and is handed out cleared. A batch laid
-/// out in them is valid until the next one is; its arrays may be longer than it needs (every reader indexes
-/// by the batch's sizes).
-and [<Sealed>] BatchBuffers() =
+/// The arrays of a trial batch, kept from one batch to the next so that a training step allocates none. The large
+/// ones (inputs, targets, loss weights) grow to the largest batch seen and are handed out cleared, so they may be
+/// longer than a batch needs (every reader indexes them by the batch's sizes); those of the batch's description
+/// (periods, answers, conditions with their stimuli and rules, boundaries, feedback) have the batch's own lengths
+/// and are overwritten by the generator. A batch laid out in them is valid until the next one is.
+and [<Sealed>] BatchBuffers private (reused: bool) =
     let mutable inputs: float32[] = [||]
     let mutable targets: float32[] = [||]
     let mutable lossWeights: float32[] = [||]
-    // A quarter of headroom, so that the next batch's jitter rarely needs a larger one.
-    let take (current: float32[]) (length: int) =
-        if current.Length < length then Array.zeroCreate<float32> (length + length / 4)
+    let mutable periods: Period[] = [||]
+    let mutable answers: Answer[] = [||]
+    let mutable conditions: TrialCondition[] = [||]
+    let mutable stimuli: Stimulus[][] = [||]
+    let mutable rules: int[][] = [||]
+    let mutable boundaries: int[] = [||]
+    let mutable choiceSteps: int[] = [||]
+    let mutable feedbackWindows: Window[] = [||]
+    let mutable correct: int[] = [||]
+    // Reused, with a quarter of headroom so that the next batch's jitter rarely needs a larger one.
+    let large (current: float32[]) (length: int) =
+        if current.Length < length then Array.zeroCreate<float32> (if reused then length + length / 4 else length)
         else
             System.Array.Clear(current, 0, length)
             current
+    let exact (current: 'T[]) (length: int) = if current.Length = length then current else Array.zeroCreate<'T> length
+    let ofTrial (perTrial: 'T[][]) (trial: int) (length: int) =
+        let current = perTrial[trial]
+        if not (isNull current) && current.Length = length then current
+        else
+            let fresh = Array.zeroCreate<'T> length
+            perTrial[trial] <- fresh
+            fresh
+
+    /// Buffers to be reused from batch to batch (a trainer's).
+    new() = BatchBuffers(true)
+    /// Arrays of their exact sizes, for one batch that no other will share.
+    static member ForOneBatch() = BatchBuffers(false)
 
     member _.Inputs(length: int) =
-        inputs <- take inputs length
+        inputs <- large inputs length
         inputs
     member _.Targets(length: int) =
-        targets <- take targets length
+        targets <- large targets length
         targets
     member _.LossWeights(length: int) =
-        lossWeights <- take lossWeights length
+        lossWeights <- large lossWeights length
         lossWeights
+    member _.Periods(count: int) =
+        periods <- exact periods count
+        periods
+    member _.Answers(trials: int) =
+        answers <- exact answers trials
+        answers
+    /// The conditions of `trials` trials (then Stimuli and Rules give each trial's arrays).
+    member _.Conditions(trials: int) =
+        conditions <- exact conditions trials
+        if stimuli.Length < trials then
+            stimuli <- Array.zeroCreate trials
+            rules <- Array.zeroCreate trials
+        conditions
+    member _.Stimuli(trial: int, count: int) = ofTrial stimuli trial count
+    member _.Rules(trial: int, count: int) = ofTrial rules trial count
+    member _.Boundaries(count: int) =
+        boundaries <- exact boundaries count
+        boundaries
+    /// Closed-loop feedback: its choice steps and windows (one per choice) and correct responses (per choice and trial).
+    member _.ChoiceSteps(choices: int) =
+        choiceSteps <- exact choiceSteps choices
+        choiceSteps
+    member _.FeedbackWindows(choices: int) =
+        feedbackWindows <- exact feedbackWindows choices
+        feedbackWindows
+    member _.Correct(length: int) =
+        correct <- exact correct length
+        correct
 
 module BatchBuffers =
 
-    /// The three arrays of a batch: from the buffers, or fresh.
-    let take (buffers: BatchBuffers option) (inputs: int) (targets: int) (lossWeights: int) =
+    /// Where to lay out a batch: in the settings' buffers, or in arrays of its own.
+    let forBatch (buffers: BatchBuffers option) =
         match buffers with
-        | Some b -> b.Inputs inputs, b.Targets targets, b.LossWeights lossWeights
-        | None -> Array.zeroCreate<float32> inputs, Array.zeroCreate<float32> targets, Array.zeroCreate<float32> lossWeights
+        | Some b -> b
+        | None -> BatchBuffers.ForOneBatch()

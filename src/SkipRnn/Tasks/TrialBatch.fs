@@ -2,25 +2,21 @@ namespace SkipRnn.Tasks
 
 /// A named stretch of a trial, in the vocabulary of neurogym: burnin, fixation, stimulus, delay,
 /// stimulus1, stimulus2, response. Start and length are in time steps of the batch's own dt.
-type Period = { Name: string; Start: int; Length: int }
-
-module Period =
-
-    /// Periods laid end to end from step 0, from their names and lengths in steps.
-    let layOut (lengths: (string * int) seq) =
-        lengths
-        |> Seq.scan (fun (previous: Period) (name, length) -> { Name = name; Start = previous.Start + previous.Length; Length = length })
-            { Name = ""; Start = 0; Length = 0 }
-        |> Seq.tail
-        |> Array.ofSeq
+[<Struct>]
+type Period =
+    { Name: string; Start: int; Length: int }
+    /// The period named `name`, `length` steps long, that starts where this one ends.
+    member p.Next(name: string, length: int) = { Name = name; Start = p.Start + p.Length; Length = length }
 
 /// A contiguous range of time steps.
+[<Struct>]
 type Window =
     { Start: int; Length: int }
     member w.End = w.Start + w.Length
     member w.Contains(t: int) = t >= w.Start && t < w.Start + w.Length
 
 /// What a trial asks of the network.
+[<Struct>]
 type Answer =
     /// Release fixation and point at this direction (radians, [0, 2π)).
     | Respond of direction: float
@@ -30,19 +26,22 @@ type Answer =
     | Choose of response: int
 
 /// One stimulus shown in a trial: which ring (1 or 2), where, how strong, and in which period.
+[<Struct>]
 type Stimulus = { Modality: int; Direction: float; Strength: float; Period: string }
 
 /// The conditions of one trial, kept for analysis (activity export, trajectories coloured by condition).
+[<Struct>]
 type TrialCondition =
-    { Stimuli: Stimulus list
+    { Stimuli: Stimulus[]
       /// dms/dnms/dmc/dnmc: whether stimulus 2 matches stimulus 1.
-      Match: bool option
+      Match: bool voption
       /// Multi-trial sequences (rule reversal): the hidden rule in force at each trial of the sequence.
-      Rules: int list }
+      Rules: int[] }
 
 /// Inputs that depend on the network's own behaviour (rule reversal, SPEC §7): after each choice, one of two
 /// input units is switched on for a window, depending on whether the choice was correct under the rule then
 /// in force. No gradient flows through the choice; the feedback shown is part of the input.
+[<Struct>]
 type ClosedLoopFeedback =
     { /// Per choice k: the step whose readout (argmax over the outputs) is the network's choice.
       ChoiceSteps: int[]
@@ -71,8 +70,10 @@ module Scoring =
 
 /// Everything a task hands to training: a batch of trials that share their timing (durations are drawn
 /// once per batch), laid out time-major: element (t, b, i) of an array with row size R is at
-/// (t * Trials + b) * R + i. A batch laid out in reused buffers (BatchSettings.Buffers) may have longer arrays
-/// than its sizes need: read them by the sizes, never by their lengths.
+/// (t * Trials + b) * R + i. A batch is a value whose arrays hold its data: one laid out in reused buffers
+/// (BatchSettings.Buffers) shares them with the next batch laid out there, and its inputs, targets and loss
+/// weights may be longer than its sizes need: read those by the sizes, never by their lengths.
+[<Struct>]
 type TrialBatch =
     { Task: string
       Trials: int
@@ -107,7 +108,7 @@ type TrialBatch =
       /// connections can be placed (paper §4.1); empty for single-trial tasks.
       Boundaries: int[]
       /// Closed-loop inputs, if the task has them.
-      Feedback: ClosedLoopFeedback option }
+      Feedback: ClosedLoopFeedback voption }
 
     member b.InputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.InputSize
     member b.OutputIndex(t: int, trial: int) = (t * b.Trials + trial) * b.OutputSize

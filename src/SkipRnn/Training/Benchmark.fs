@@ -237,20 +237,30 @@ module Benchmark =
     /// Median seconds of an evaluation pass on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
 
-    /// Bytes allocated per training step after warm-up: by the whole step, and by the engine alone.
+    /// Bytes `step` allocates per call, in all threads: the fewest of `rounds` rounds of `calls` calls, since the
+    /// runtime's own work (a thread it starts, hot code it recompiles) allocates now and then, in one round or another.
+    let allocatedPerCall (rounds: int) (calls: int) (step: unit -> unit) =
+        let mutable fewest = Int64.MaxValue
+        for _ in 1 .. rounds do
+            let before = GC.GetTotalAllocatedBytes true
+            for _ in 1 .. calls do step ()
+            fewest <- min fewest (GC.GetTotalAllocatedBytes true - before)
+        float fewest / float calls
+
+    /// Bytes allocated per training step after warm-up (2 rounds of `repeats` steps, see allocatedPerCall): by the
+    /// whole step, and by the engine's part of it alone.
     let allocations (config: RunConfig) (repeats: int) =
         use t = trainer { config with Hold = true; AnnealSteps = Int32.MaxValue }
         for _ in 1 .. 2 do t.TrainStep() |> ignore
-        let before = GC.GetTotalAllocatedBytes true
-        for _ in 1 .. repeats do t.TrainStep() |> ignore
-        let step = float (GC.GetTotalAllocatedBytes true - before) / float repeats
+        let step = allocatedPerCall 2 repeats (fun () -> t.TrainStep() |> ignore)
         let struct (_, prepared, plan, noise) = t.TrainingBatch 0
+        let state = t.State
         let all = Array.init config.Networks id
-        let gradients = Array.zeroCreate<float32> t.State.Parameters.Values.Length
-        t.Engine.Gradients(t.State.Parameters, all, prepared, plan, noise, gradients) |> ignore
-        let before = GC.GetTotalAllocatedBytes true
-        for _ in 1 .. repeats do t.Engine.Gradients(t.State.Parameters, all, prepared, plan, noise, gradients) |> ignore
-        let engine = float (GC.GetTotalAllocatedBytes true - before) / float repeats
+        let losses = Array.zeroCreate<float> config.Networks
+        let updated = Array.zeroCreate<bool> config.Networks
+        let engineStep () = t.Engine.TrainStep(state.Parameters, state.Adam, all, prepared, plan, noise, infinity, losses, updated)
+        engineStep ()
+        let engine = allocatedPerCall 2 repeats engineStep
         step, engine
 
     /// Least-squares slope and intercept of y against x, and the largest relative deviation from the line.

@@ -139,12 +139,12 @@ type Schedule =
     member s.Stages = s.StepCount + 1
     member s.StageLength = max 1 (s.AnnealSteps / s.Stages)
 
-    /// The stage of a training step (0 .. Stages−1), or None once annealing is over.
+    /// The stage of a training step (0 .. Stages−1), or ValueNone once annealing is over.
     member s.StageAt(step: int) =
-        if s.Hold then (if step < s.AnnealSteps then Some 0 else None)
+        if s.Hold then (if step < s.AnnealSteps then ValueSome 0 else ValueNone)
         else
             let k = step / s.StageLength
-            if k < s.Stages then Some k else None
+            if k < s.Stages then ValueSome k else ValueNone
 
     /// θ_k = θ0·(s − 1 − k)/(s − 1), raised to 1 (for step count 5: 10, 8, 6, 4, 2, 1).
     member s.CoarseningAt(stage: int, theta0: float) =
@@ -161,13 +161,15 @@ type Schedule =
     /// β' of the strategic skips at a training step (their own initial ratio, the same stages as β);
     /// None once annealing is over.
     member s.StrategicRatioAt(step: int, beta0: float) =
-        s.StageAt step |> Option.map (fun k -> s.RatioAt(k, beta0))
+        match s.StageAt step with
+        | ValueSome k -> Some(s.RatioAt(k, beta0))
+        | ValueNone -> None
 
     /// The integrator for a training step.
     member s.IntegratorAt(step: int) =
         match s.StageAt step with
-        | None -> Euler
-        | Some k ->
+        | ValueNone -> Euler
+        | ValueSome k ->
             let theta, beta0 = Method.hyperparameters s.Method
             match s.Method.Row.Dynamics with
             | BaseModel -> Euler

@@ -87,11 +87,31 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     // The networks still training: rebuilt only when one diverges.
     let mutable active = everyNetwork |> Array.filter (fun m -> state.DivergedAt[m] < 0)
     // What a training step lays out, reused from step to step: the batch's arrays, their preparation, the skip
-    // plan, and which networks the engine updated.
+    // plan, which networks the engine updated, and the generator of the batch's trials.
     let trainingBuffers = BatchBuffers()
     let preparedBuffers = PreparedBuffers()
     let plan = SkipPlan()
     let updated = Array.zeroCreate<bool> config.Networks
+    let trialRng = Rng.Create(config.Seed)
+    // What a training step takes from the schedule, kept while its stage lasts (a run has a few): the integrator,
+    // the batch settings (the timing on the integrator's grid) and the strategic skips' ratio.
+    let stageKey (step: int) = match schedule.StageAt step with ValueSome k -> k | ValueNone -> -1
+    let mutable stage = Int32.MinValue
+    let mutable stageIntegrator = Euler
+    let mutable stageSettings = Unchecked.defaultof<BatchSettings>
+    let mutable stageStrategicRatio: float option = None
+    let enterStageOf (step: int) =
+        let key = stageKey step
+        if key <> stage then
+            stage <- key
+            stageIntegrator <- schedule.IntegratorAt step
+            stageSettings <-
+                { Trials = config.Trials; Timing = config.Timing.Coarsened stageIntegrator.DtFactor; Jittered = true
+                  Buffers = Some trainingBuffers }
+            stageStrategicRatio <-
+                match config.StrategicRatio with
+                | Some beta0 -> schedule.StrategicRatioAt(step, beta0)
+                | None -> None
 
     /// Where training stands (the optimizer state brought back from the device first, if it lives there).
     member _.State =
@@ -103,17 +123,12 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     /// The batch, plan and noise of training step `step` (a pure function of the config and the step). The batch
     /// and the plan live in the trainer's buffers: they are valid until the next call.
     member _.TrainingBatch(step: int) =
-        let integrator = schedule.IntegratorAt step
-        let timing = config.Timing.Coarsened integrator.DtFactor
-        let rng = Rng.Create(config.Seed, Streams.TrainingTrials, uint64 step)
-        let batch = task.Generate { Trials = config.Trials; Timing = timing; Jittered = true; Buffers = Some trainingBuffers } rng
+        enterStageOf step
+        trialRng.Reseed(config.Seed, Streams.TrainingTrials, uint64 step)
+        let batch = task.Generate stageSettings trialRng
         let prepared = PreparedBatch.prepareIn preparedBuffers arch batch
-        let strategic =
-            match config.StrategicRatio with
-            | Some beta0 -> schedule.StrategicRatioAt(step, beta0)
-            | None -> None
-        Integrator.planInto plan integrator strategic batch
-        struct (integrator, prepared, plan, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step))
+        Integrator.planInto plan stageIntegrator stageStrategicRatio batch
+        struct (stageIntegrator, prepared, plan, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step))
 
     /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
     member _.EvaluationBatch(index: int) =
@@ -128,7 +143,7 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         let struct (integrator, prepared, plan, noise) = this.TrainingBatch step
         // The authors' scripts build a new optimizer for every coarsening stage (RunConfig.FreshOptimizerPerStage).
         if config.Method.Row.Dynamics = Coarsened && config.FreshOptimizerPerStage && step > 0
-           && schedule.IntegratorAt(step - 1) <> integrator then
+           && stageKey (step - 1) <> stageKey step && schedule.IntegratorAt(step - 1) <> integrator then
             state.Adam.Reset()
         let threshold = if config.FreezeDiverged then config.DivergenceThreshold else infinity
         let training = active

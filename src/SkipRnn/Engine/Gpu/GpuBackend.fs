@@ -235,11 +235,11 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
     /// The choices made in the last pass with closed-loop feedback, [choice k, network of the group, trial].
     member _.Choices =
         match batch.Batch.Feedback with
-        | Some f ->
+        | ValueSome f ->
             let result = Array.zeroCreate<int> (f.ChoiceSteps.Length * group * trials)
             choices.Download(0L, result, 0, result.Length)
             result
-        | None -> [||]
+        | ValueNone -> [||]
 
     interface IRecurrentKernels with
 
@@ -268,11 +268,11 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             loadInputs prepared
             sizeTimeLoop prepared
             match tb.Feedback with
-            | Some f ->
+            | ValueSome f ->
                 correct.Ensure(int64 f.Correct.Length)
                 correct.Upload f.Correct
                 choices.Ensure(int64 (f.ChoiceSteps.Length * group * trials))
-            | None -> ()
+            | ValueNone -> ()
             uploadTrials tb
             resetState prepared key
 
