@@ -1,6 +1,7 @@
 namespace SkipRnn.Engine
 
 open System
+open System.Numerics.Tensors
 open Microsoft.FSharp.NativeInterop
 open SkipRnn.Numerics
 open SkipRnn.Tasks
@@ -31,7 +32,6 @@ module internal CpuReadout =
             let z = ws.Z.Ptr
             // z = W_out r_out, then dL/dz row by row.
             Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
-            if arch.Readout = Sigmoid then Pointwise.sigmoidRows trials outputs op z
             for b in 0 .. trials - 1 do
                 let zb = NativePtr.add z (b * op)
                 let wgt = weights[b]
@@ -58,7 +58,9 @@ module internal CpuReadout =
         let op = ws.OutputsPadded
         Gemm.multiply rows op arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
         match arch.Readout with
-        | Sigmoid -> Pointwise.sigmoidRows rows arch.Outputs op y
+        | Sigmoid ->
+            let all = span y (rows * op)
+            TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
         | Softmax ->
             for r in 0 .. rows - 1 do
                 Loss.activateRow Softmax (span (NativePtr.add y (r * op)) op) arch.Outputs

@@ -15,10 +15,15 @@ type BenchResult =
       /// Median seconds of one full training step (batch, forward, backward, Adam) or evaluation pass.
       Seconds: float
       /// Recurrent-product floating-point operations per step (Flops.recurrentTrainingStep · M, or the
-      /// forward product only for an evaluation).
+      /// forward product only for an evaluation): what SPEC counts.
       RecurrentFlops: float
       GflopsPerSecond: float
-      FractionOfPeak: float }
+      FractionOfPeak: float
+      /// Every product of the model (Flops.trainingStep or Flops.evaluation · M): the recurrent ones, the readout
+      /// (33 outputs of the ring tasks' layout read from N units at every step with loss) and the input currents.
+      AllFlops: float
+      /// The share of the peak counting every product.
+      FractionOfPeakAll: float }
 
 /// What `skiprnn bench` measures: the training step of SPEC's configuration against the machine's own
 /// single-precision FMA peak, measured in the same run.
@@ -215,7 +220,8 @@ module Benchmark =
                 t.TrainStep() |> ignore
                 yield clock.Elapsed.TotalSeconds ]
         let struct (_, prepared, _, _) = t.TrainingBatch 0
-        median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks
+        median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks,
+        Flops.trainingStep t.Architecture prepared * float config.Networks
 
     /// Median seconds of `repeats` training steps on the CPU (see timeTrainingStepOn).
     let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
@@ -232,7 +238,8 @@ module Benchmark =
                 let clock = Stopwatch.StartNew()
                 t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
                 yield clock.Elapsed.TotalSeconds ]
-        median times, Flops.recurrentForward t.Architecture prepared * float config.Networks
+        median times, Flops.recurrentForward t.Architecture prepared * float config.Networks,
+        Flops.evaluation t.Architecture prepared * float config.Networks
 
     /// Median seconds of an evaluation pass on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
@@ -276,6 +283,7 @@ module Benchmark =
         ignore n
         slope, intercept, deviation
 
-    let result label seconds flops peak =
+    let result label seconds flops allFlops peak =
         let gflops = flops / seconds / 1e9
-        { Label = label; Seconds = seconds; RecurrentFlops = flops; GflopsPerSecond = gflops; FractionOfPeak = gflops / peak }
+        { Label = label; Seconds = seconds; RecurrentFlops = flops; GflopsPerSecond = gflops; FractionOfPeak = gflops / peak
+          AllFlops = allFlops; FractionOfPeakAll = allFlops / seconds / 1e9 / peak }
