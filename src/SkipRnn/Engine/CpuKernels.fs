@@ -433,6 +433,33 @@ module internal Pointwise =
                 NativePtr.set carry i (VectorField.stateAdjoint (NativePtr.get gId i) a gd)
                 NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
+    /// y = 1/(1 + e^−z) in place on the first `columns` (a multiple of 16) of `rows` rows of `stride` floats: the
+    /// readouts a score reads. Lane by lane the arithmetic of TensorPrimitives.Sigmoid, so the same numbers.
+    let sigmoidColumns (rows: int) (columns: int) (stride: int) (z: nativeptr<float32>) =
+        for b in 0 .. rows - 1 do
+            let row = NativePtr.add z (b * stride)
+            if Simd.hasAvx512 then
+                let one = Vector512<float32>.One
+                let mutable j = 0
+                while j < columns do
+                    vstore (one / (one + Vector512.Exp(-(vload row j)))) row j
+                    j <- j + 16
+            elif Simd.hasAvx2 then
+                let one = Vector256<float32>.One
+                let mutable j = 0
+                while j < columns do
+                    hstore (one / (one + Vector256.Exp(-(hload row j)))) row j
+                    j <- j + 8
+            elif Simd.has128 then
+                let one = Vector128<float32>.One
+                let mutable j = 0
+                while j < columns do
+                    qstore (one / (one + Vector128.Exp(-(qload row j)))) row j
+                    j <- j + 4
+            else
+                for j in 0 .. columns - 1 do
+                    NativePtr.set row j (1.0f / (1.0f + MathF.Exp(-(NativePtr.get row j))))
+
     /// Sigmoid readout and squared error of one row: z → dL/dz in place over `width` (padded) columns, of which
     /// the first `outputs` are real; returns w·Σ (y − target)². `target` holds the row's `outputs` targets and must
     /// be readable for `width` floats (the lanes past `outputs` are ignored).

@@ -53,28 +53,32 @@ module internal CpuReadout =
                 (NativePtr.add ws.DWoutFull.Ptr outFirst) np true
         loss
 
-    /// y = g(W_out r_out) of `rows` consecutive states from `states` into `y` ([rows, Op]).
-    let private read (ws: CpuWorkspace) (arch: Architecture) (rows: int) (states: nativeptr<float32>) (y: nativeptr<float32>) =
+    /// y = g(W_out r_out) of `rows` consecutive states from `states` into `y` ([rows, Op]): of the first `outputs`
+    /// outputs at least (whole vectors of 16; a sigmoid's outputs are independent, so the rest can wait).
+    let private read (ws: CpuWorkspace) (arch: Architecture) (rows: int) (outputs: int) (states: nativeptr<float32>) (y: nativeptr<float32>) =
         let op = ws.OutputsPadded
-        Gemm.multiply rows op arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
+        let columns = if arch.Readout = Sigmoid then min op ((outputs + 15) / 16 * 16) else op
+        Gemm.multiply rows columns arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
         match arch.Readout with
-        | Sigmoid ->
+        | Sigmoid when columns = op ->
             let all = span y (rows * op)
             TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
+        | Sigmoid -> Pointwise.sigmoidColumns rows columns op y
         | Softmax ->
             for r in 0 .. rows - 1 do
                 Loss.activateRow Softmax (span (NativePtr.add y (r * op)) op) arch.Outputs
 
     /// The readouts y of every trained state, [T, B, Op] in the workspace (after a forward pass that kept them).
     let readAll (ws: CpuWorkspace) (arch: Architecture) (trained: int) =
-        read ws arch (trained * ws.Trials) (NativePtr.add ws.States.Ptr ws.RowSize) ws.Readout.Ptr
+        read ws arch (trained * ws.Trials) arch.Outputs (NativePtr.add ws.States.Ptr ws.RowSize) ws.Readout.Ptr
 
     /// `counts` plus the score's counts of the state after step t (`state`), when that step is scored: its
-    /// readouts are computed in the workspace's Z row and counted at once (a pass that keeps no trajectory).
+    /// readouts (those the score reads) are computed in the workspace's Z row and counted at once (a pass that
+    /// keeps no trajectory).
     let countStep (ws: CpuWorkspace) (arch: Architecture) (tb: TrialBatch) (t: int) (state: nativeptr<float32>) (counts: Performance.Counts) =
         if not (Performance.isScored tb t) then counts
         else
-            read ws arch ws.Trials state ws.Z.Ptr
+            read ws arch ws.Trials (Performance.outputsRead tb t) state ws.Z.Ptr
             Performance.countStep tb t (ReadOnlySpan(NativePtr.toVoidPtr ws.Z.Ptr, ws.Trials * ws.OutputsPadded)) ws.OutputsPadded counts
 
     /// The task's score of the readouts (after `readAll`), by the batch's Scoring.

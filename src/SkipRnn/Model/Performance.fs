@@ -65,6 +65,13 @@ module Performance =
             let inside (w: Window) = t >= w.Start && t < w.End
             inside batch.FixationWindow || inside batch.ResponseWindow
 
+    /// How many leading outputs `countStep` reads after step t (it reads no others): a step that FixationAndDirection
+    /// scores for fixation alone reads the fixation output; every other step all of them.
+    let outputsRead (batch: TrialBatch) (t: int) =
+        match batch.Scoring with
+        | FixationAndDirection _ when not (batch.ResponseWindow.Contains t) -> 1
+        | _ -> batch.OutputSize
+
     /// `counts` plus what the readouts after step t count (see `ofCounts`): trial b's outputs start at y[b·stride].
     let countStep (batch: TrialBatch) (t: int) (y: ReadOnlySpan<float32>) (stride: int) (counts: Counts) =
         let trials = batch.Trials
