@@ -125,6 +125,42 @@ let vectorMathTests =
                     Expect.isLessThan (abs (float (c.GetElement i) - cos a)) 3e-7 (sprintf "cos at t = %g" ts[i])
     ]
 
+/// The readouts' sigmoid on the first `outputs` columns of rows of `width`, by the engine (in native memory).
+let private engineSigmoid (z: float32[]) (rows: int) (outputs: int) (width: int) =
+    use buffer = new NativeBuffer(z.Length)
+    z.AsSpan().CopyTo(buffer.Span)
+    SkipRnn.Engine.Pointwise.sigmoidRows rows outputs width buffer.Ptr
+    buffer.ToArray()
+
+[<Tests>]
+let sigmoidTests =
+    testList "readout sigmoid" [
+        // Rows whose last vector has at most 4 real outputs share exponentials four rows to a vector; every real
+        // output must still get, bit for bit, what TensorPrimitives.Sigmoid (the readouts before) and the loss's
+        // per-row arithmetic give, and 1/(1 + e^-z) to 1e-6.
+        for rows, outputs, width in [ 1, 1, 16; 7, 3, 16; 20, 33, 48; 9, 4, 16; 5, 36, 48; 3, 12, 16; 6, 32, 32 ] do
+            testCase (sprintf "%d rows of %d outputs in %d columns" rows outputs width) <| fun () ->
+                let rng = Random(rows * 100 + outputs)
+                let z = Array.init (rows * width) (fun i ->
+                    if i % width >= outputs then 0.0f
+                    else
+                        match i % 3 with
+                        | 0 -> float32 (rng.NextDouble() * 40.0 - 20.0)
+                        | 1 -> float32 (rng.NextDouble() * 2.0 - 1.0)
+                        | _ -> float32 (rng.NextDouble() * 400.0 - 200.0))
+                let y = engineSigmoid z rows outputs width
+                let reference = Array.zeroCreate<float32> z.Length
+                System.Numerics.Tensors.TensorPrimitives.Sigmoid(ReadOnlySpan z, Span reference)
+                for b in 0 .. rows - 1 do
+                    for o in 0 .. outputs - 1 do
+                        let i = b * width + o
+                        let exact = 1.0 / (1.0 + Math.Exp(-(float z[i])))
+                        Expect.isLessThan (abs (float y[i] - exact)) 1e-6 (sprintf "row %d output %d: z = %g" b o z[i])
+                        if Simd.width >= 128 then
+                            Expect.equal (BitConverter.SingleToInt32Bits y[i]) (BitConverter.SingleToInt32Bits reference[i])
+                                (sprintf "row %d output %d: z = %g, the same bits as TensorPrimitives.Sigmoid" b o z[i])
+    ]
+
 let private fill key stream row count =
     let buffer = new NativeBuffer(Normal.rowCapacity count)
     Normal.fillRow key stream row count buffer.Ptr

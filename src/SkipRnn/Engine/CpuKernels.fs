@@ -433,86 +433,116 @@ module internal Pointwise =
                 NativePtr.set carry i (VectorField.stateAdjoint (NativePtr.get gId i) a gd)
                 NativePtr.set segmentSum i (NativePtr.get segmentSum i + d)
 
-    /// y = 1/(1 + e^−z) in place on the first `columns` (a multiple of 16) of `rows` rows of `stride` floats: the
-    /// readouts a score reads. Lane by lane the arithmetic of TensorPrimitives.Sigmoid, so the same numbers.
-    let sigmoidColumns (rows: int) (columns: int) (stride: int) (z: nativeptr<float32>) =
-        for b in 0 .. rows - 1 do
-            let row = NativePtr.add z (b * stride)
-            if Simd.hasAvx512 then
-                let one = Vector512<float32>.One
+    /// The readouts y = 1/(1 + e^−z) in place on the first `outputs` columns of `rows` rows of `width` (padded)
+    /// columns. Whole vectors of real outputs go row by row; a last vector with at most 4 real outputs (the ring
+    /// tasks' 33rd, a step scored for fixation alone) would spend most of its exponentials on padding, so those
+    /// of four rows share one vector, and the row's other lanes get ½, the y of a padding column's z = 0. Lane by
+    /// lane the arithmetic is the same either way, and the same as TensorPrimitives.Sigmoid's.
+    let sigmoidRows (rows: int) (outputs: int) (width: int) (z: nativeptr<float32>) =
+        if Simd.hasAvx512 then
+            let one = Vector512<float32>.One
+            let inline sigmoid (x: Vector512<float32>) = one / (one + Vector512.Exp(-x))
+            let rest = outputs % 16
+            let whole = if rest > 4 then outputs + 16 - rest else outputs - rest
+            for b in 0 .. rows - 1 do
                 let mutable j = 0
-                while j < columns do
-                    vstore (one / (one + Vector512.Exp(-(vload row j)))) row j
+                while j < whole do
+                    let i = b * width + j
+                    vstore (sigmoid (vload z i)) z i
                     j <- j + 16
-            elif Simd.hasAvx2 then
-                let one = Vector256<float32>.One
+            if whole < outputs then
+                let half = Vector128.Create 0.5f
+                let halfRow = Vector256.Create 0.5f
+                let mutable b = 0
+                while b < rows do
+                    let inline quarter (r: int) = if b + r < rows then Vector128.Load(NativePtr.add z ((b + r) * width + whole)) else half
+                    let y = sigmoid (Vector512.Create(Vector256.Create(quarter 0, quarter 1), Vector256.Create(quarter 2, quarter 3)))
+                    let inline store (r: int) (q: Vector128<float32>) =
+                        if b + r < rows then vstore (Vector512.Create(Vector256.Create(q, half), halfRow)) z ((b + r) * width + whole)
+                    store 0 (y.GetLower().GetLower())
+                    store 1 (y.GetLower().GetUpper())
+                    store 2 (y.GetUpper().GetLower())
+                    store 3 (y.GetUpper().GetUpper())
+                    b <- b + 4
+        elif Simd.hasAvx2 then
+            let one = Vector256<float32>.One
+            for b in 0 .. rows - 1 do
                 let mutable j = 0
-                while j < columns do
-                    hstore (one / (one + Vector256.Exp(-(hload row j)))) row j
+                while j < outputs do
+                    let i = b * width + j
+                    hstore (one / (one + Vector256.Exp(-(hload z i)))) z i
                     j <- j + 8
-            elif Simd.has128 then
-                let one = Vector128<float32>.One
+        elif Simd.has128 then
+            let one = Vector128<float32>.One
+            for b in 0 .. rows - 1 do
                 let mutable j = 0
-                while j < columns do
-                    qstore (one / (one + Vector128.Exp(-(qload row j)))) row j
+                while j < outputs do
+                    let i = b * width + j
+                    qstore (one / (one + Vector128.Exp(-(qload z i)))) z i
                     j <- j + 4
-            else
-                for j in 0 .. columns - 1 do
-                    NativePtr.set row j (1.0f / (1.0f + MathF.Exp(-(NativePtr.get row j))))
+        else
+            for b in 0 .. rows - 1 do
+                for j in 0 .. outputs - 1 do
+                    let i = b * width + j
+                    NativePtr.set z i (1.0f / (1.0f + MathF.Exp(-(NativePtr.get z i))))
 
-    /// Sigmoid readout and squared error of one row: z → dL/dz in place over `width` (padded) columns, of which
-    /// the first `outputs` are real; returns w·Σ (y − target)². `target` holds the row's `outputs` targets and must
-    /// be readable for `width` floats (the lanes past `outputs` are ignored).
-    let sigmoidSquaredErrorRow (z: nativeptr<float32>) (target: nativeptr<float32>) (w: float32) (outputs: int) (width: int) =
+    /// Squared error of one row of sigmoid readouts: y → dL/dz in place over `width` (padded) columns of `row`, of
+    /// which the first `outputs` are real and hold y (`sigmoidRows`); returns w·Σ (y − target)². The padding columns
+    /// count as z = 0 (y = ½). `target` holds the row's `outputs` targets and must be readable for `width` floats (the lanes past
+    /// `outputs` are ignored).
+    let sigmoidSquaredErrorRow (row: nativeptr<float32>) (target: nativeptr<float32>) (w: float32) (outputs: int) (width: int) =
         let mutable loss = 0.0f
         if Simd.hasAvx512 then
             let one = Vector512<float32>.One
+            let half = Vector512.Create 0.5f
             let twoW = Vector512.Create(2.0f * w)
             let mutable acc = Vector512<float32>.Zero
             let mutable j = 0
             while j < width do
-                let y = one / (one + Vector512.Exp(-(vload z j)))
                 let lane = Vector512.Create(float32 j) + Vector512.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f)
                 let real = Vector512.LessThan(lane, Vector512.Create(float32 outputs))
+                let y = Vector512.ConditionalSelect(real, vload row j, half)
                 let d = Vector512.ConditionalSelect(real, y - Vector512.Load(NativePtr.add target j), Vector512<float32>.Zero)
                 acc <- acc + d * d
-                vstore (Loss.sigmoidSlope twoW d y one) z j
+                vstore (Loss.sigmoidSlope twoW d y one) row j
                 j <- j + 16
             loss <- w * Vector512.Sum acc
         elif Simd.hasAvx2 then
             let one = Vector256<float32>.One
+            let half = Vector256.Create 0.5f
             let twoW = Vector256.Create(2.0f * w)
             let mutable acc = Vector256<float32>.Zero
             let mutable j = 0
             while j < width do
-                let y = one / (one + Vector256.Exp(-(hload z j)))
                 let lane = Vector256.Create(float32 j) + Vector256.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f)
                 let real = Vector256.LessThan(lane, Vector256.Create(float32 outputs))
+                let y = Vector256.ConditionalSelect(real, hload row j, half)
                 let d = Vector256.ConditionalSelect(real, y - Vector256.Load(NativePtr.add target j), Vector256<float32>.Zero)
                 acc <- acc + d * d
-                hstore (Loss.sigmoidSlope twoW d y one) z j
+                hstore (Loss.sigmoidSlope twoW d y one) row j
                 j <- j + 8
             loss <- w * Vector256.Sum acc
         elif Simd.has128 then
             let one = Vector128<float32>.One
+            let half = Vector128.Create 0.5f
             let twoW = Vector128.Create(2.0f * w)
             let mutable acc = Vector128<float32>.Zero
             let mutable j = 0
             while j < width do
-                let y = one / (one + Vector128.Exp(-(qload z j)))
                 let lane = Vector128.Create(float32 j) + Vector128.Create(0.0f, 1.0f, 2.0f, 3.0f)
                 let real = Vector128.LessThan(lane, Vector128.Create(float32 outputs))
+                let y = Vector128.ConditionalSelect(real, qload row j, half)
                 let d = Vector128.ConditionalSelect(real, y - Vector128.Load(NativePtr.add target j), Vector128<float32>.Zero)
                 acc <- acc + d * d
-                qstore (Loss.sigmoidSlope twoW d y one) z j
+                qstore (Loss.sigmoidSlope twoW d y one) row j
                 j <- j + 4
             loss <- w * Vector128.Sum acc
         else
             for j in 0 .. width - 1 do
                 if j < outputs then
-                    let y = 1.0f / (1.0f + MathF.Exp(-(NativePtr.get z j)))
-                    let d = y - NativePtr.get target j
+                    let yj = NativePtr.get row j
+                    let d = yj - NativePtr.get target j
                     loss <- loss + w * d * d
-                    NativePtr.set z j (Loss.sigmoidSlope (2.0f * w) d y 1.0f)
-                else NativePtr.set z j 0.0f
+                    NativePtr.set row j (Loss.sigmoidSlope (2.0f * w) d yj 1.0f)
+                else NativePtr.set row j 0.0f
         loss

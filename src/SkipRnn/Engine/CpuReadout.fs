@@ -1,7 +1,6 @@
 namespace SkipRnn.Engine
 
 open System
-open System.Numerics.Tensors
 open Microsoft.FSharp.NativeInterop
 open SkipRnn.Numerics
 open SkipRnn.Tasks
@@ -32,6 +31,7 @@ module internal CpuReadout =
             let z = ws.Z.Ptr
             // z = W_out r_out, then dL/dz row by row.
             Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
+            if arch.Readout = Sigmoid then Pointwise.sigmoidRows trials outputs op z
             for b in 0 .. trials - 1 do
                 let zb = NativePtr.add z (b * op)
                 let wgt = weights[b]
@@ -60,10 +60,7 @@ module internal CpuReadout =
         let columns = if arch.Readout = Sigmoid then min op ((outputs + 15) / 16 * 16) else op
         Gemm.multiply rows columns arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
         match arch.Readout with
-        | Sigmoid when columns = op ->
-            let all = span y (rows * op)
-            TensorPrimitives.Sigmoid(Span.op_Implicit all, all)
-        | Sigmoid -> Pointwise.sigmoidColumns rows columns op y
+        | Sigmoid -> Pointwise.sigmoidRows rows (min outputs arch.Outputs) op y
         | Softmax ->
             for r in 0 .. rows - 1 do
                 Loss.activateRow Softmax (span (NativePtr.add y (r * op)) op) arch.Outputs
