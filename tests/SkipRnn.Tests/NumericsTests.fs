@@ -252,3 +252,71 @@ let gemmTests =
             testProperty (sprintf "any small shape (%s)" name) <| fun (PositiveInt m) (PositiveInt k) (PositiveInt v) (transposed: bool) (acc: bool) ->
                 gemmAgrees kernel (1 + m % 11) (1 + k % 70) (1 + v % 6) transposed acc (m + 7 * k)
     ]
+
+let private bits (x: float32[]) = Array.map BitConverter.SingleToInt32Bits x
+
+/// Elementwise bookkeeping that runs on vectors of the native width: each must give, bit for bit, the scalar
+/// statement it replaced, on counts that leave a partial vector.
+[<Tests>]
+let bookkeepingTests =
+    testList "vector bookkeeping, bit for bit" [
+        testCase "Adam on a network's block equals the scalar rule" <| fun () ->
+            let size = 37
+            let rng = Random 7
+            let adam = SkipRnn.Training.Adam(2, size, 0.01)
+            let theta = Array.init (2 * size) (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
+            let expected = Array.copy theta
+            let m = Array.zeroCreate<float32> size
+            let v = Array.zeroCreate<float32> size
+            for t in 1 .. 3 do
+                let g = Array.init (2 * size) (fun i ->
+                    match i % 5 with
+                    | 0 -> 0.0f
+                    | 1 -> float32 (rng.NextDouble() - 0.5) * 1e-20f
+                    | _ -> float32 (rng.NextDouble() * 4.0 - 2.0))
+                adam.Update(1, theta, g)
+                let rate = float32 (0.01 * sqrt (1.0 - 0.999 ** float t) / (1.0 - 0.9 ** float t))
+                for i in 0 .. size - 1 do
+                    let gi = g[size + i]
+                    m[i] <- AdamRule.firstMoment 0.9f m[i] gi
+                    v[i] <- AdamRule.secondMoment 0.999f v[i] gi
+                    expected[size + i] <- expected[size + i] - AdamRule.step MathF.Sqrt rate m[i] v[i] 1e-7f
+            let first, second, _ = adam.Moments
+            Expect.equal (bits theta) (bits expected) "parameters"
+            Expect.equal (bits first[size ..]) (bits m) "first moments"
+            Expect.equal (bits second[size ..]) (bits v) "second moments"
+            Expect.equal (bits theta[.. size - 1]) (bits expected[.. size - 1]) "the other network's block untouched"
+
+        for dale in [ false; true ] do
+            for count in [ 1; 15; 50; 2500; 2503 ] do
+                testCase (sprintf "the recurrent gradient of %d weights (Dale %b) equals the per-element formula" count dale) <| fun () ->
+                    let rng = Random count
+                    let raw = Array.init count (fun i ->
+                        match i % 7 with
+                        | 0 -> 0.0f
+                        | 1 -> -0.0f
+                        | _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
+                    let dW = Array.init count (fun i -> if i % 11 = 3 then 0.0f else float32 (rng.NextDouble() * 2.0 - 1.0))
+                    let g = Array.init count (fun _ -> float32 (rng.NextDouble() - 0.5))
+                    let c = 3e-4f
+                    let expected =
+                        Array.init count (fun i ->
+                            let sign = float32 (MathF.Sign raw[i])
+                            let dRaw = if dale then dW[i] * sign else dW[i]
+                            g[i] + dRaw + c * sign)
+                    use pg = fixed g
+                    use praw = fixed raw
+                    use pdW = fixed dW
+                    SkipRnn.Engine.Pointwise.recurrentGradient count pg praw pdW c dale
+                    Expect.equal (bits g) (bits expected) "g + ∂W_raw + c·sign(raw)"
+
+        testCase "accumulate adds a partial vector too" <| fun () ->
+            for count in [ 1; 3; 17; 50; 64 ] do
+                let x = Array.init count (fun i -> float32 i * 0.37f - 2.0f)
+                let dst = Array.init count (fun i -> 1.0f / float32 (i + 1))
+                let expected = Array.map2 (fun d a -> d + a) dst x
+                use px = fixed x
+                use pd = fixed dst
+                SkipRnn.Engine.Pointwise.accumulate count px pd
+                Expect.equal (bits dst) (bits expected) (sprintf "%d floats" count)
+    ]

@@ -59,6 +59,23 @@ type CpuBackend(arch: Architecture) =
             near
         | ValueNone -> true
 
+    /// Gathers ∂W into the parameters' order (under Dale's law times its column's sign, so that ∂W_raw =
+    /// ∂W·sign(raw)) and returns Σ|W_raw|, summed beside it: the sum enters the loss, so it stays one chain of
+    /// additions in that order. (A function of its own: inside EndBackward the JIT kept the sum in memory, which
+    /// tripled the chain's latency.)
+    let gatherRecurrentGradient () =
+        let raw = ws.RawRecurrent.Ptr
+        let dWt = ws.DWt.Ptr
+        let dW = ws.DW.Ptr
+        let dale = arch.Dale
+        let mutable weightSum = 0.0
+        for i in 0 .. n - 1 do
+            for j in 0 .. n - 1 do
+                weightSum <- weightSum + float (abs (NativePtr.get raw (i * n + j)))
+                let dEffective = NativePtr.get dWt (j * np + i)
+                NativePtr.set dW (i * n + j) (if dale then dEffective * Parameters.daleSign arch j else dEffective)
+        weightSum
+
     /// Noise row r of this network: row 0 is η(0), row t+1 the innovation after step t.
     let fillNoise (row: int) = Normal.fillRow noise network row (trials () * n) ws.Xi.Ptr
 
@@ -176,38 +193,34 @@ type CpuBackend(arch: Architecture) =
                         ws.ScratchFp.Ptr
                     else NativePtr.add ws.Fprime.Ptr (k * row)
                 Pointwise.eulerBackwardAnchored trials np ws.IncrementAdjoint.Ptr ws.StartAdjoint.Ptr ws.Alpha.Ptr fp ws.StepDelta.Ptr ws.Carry.Ptr segmentSum
-            // carry += δ·W  (to the state before step t through the recurrent product);  ∂Wᵀ += r δᵀ.
+            // carry += δ·W  (to the state before step t through the recurrent product);  ∂Wᵀ += r δᵀ. (∂W += δ rᵀ
+            // would be contiguous for EndBackward but round differently: the AVX2 kernel sums a lone row's even and
+            // odd trials apart, and the lone rows would be other units'.)
             Gemm.multiply trials np n ws.StepDelta.Ptr np 1 ws.W.Ptr np ws.Carry.Ptr np true
             Gemm.multiply n np trials (NativePtr.add ws.States.Ptr (k * row)) 1 np ws.StepDelta.Ptr np ws.DWt.Ptr np true
 
         member _.EndBackward(gradients) =
             let row = rowSize ()
             let trials = trials ()
-            let g = Span<float32>(gradients, network * layout.Count, layout.Count)
+            use block = fixed &gradients[network * layout.Count]
+            let g (offset: int) = NativePtr.add block offset
             let weightScale = float32 (arch.WeightRegularization / float (n * n))
-            let mutable weightSum = 0.0
-            for i in 0 .. n - 1 do
-                for j in 0 .. n - 1 do
-                    let raw = ws.RawRecurrent[i * n + j]
-                    weightSum <- weightSum + float (abs raw)
-                    let sign = float32 (MathF.Sign raw)
-                    let dEffective = ws.DWt[j * np + i]
-                    let dRaw = if arch.Dale then dEffective * Parameters.daleSign arch j * sign else dEffective
-                    g[layout.Recurrent + i * n + j] <- g[layout.Recurrent + i * n + j] + dRaw + weightScale * sign
+            let weightSum = gatherRecurrentGradient ()
+            Pointwise.recurrentGradient (n * n) (g layout.Recurrent) ws.RawRecurrent.Ptr ws.DW.Ptr weightScale arch.Dale
             // db and ∂W_in from the per-segment sums of δ.
             let segments = batch.Segments
             for s in 0 .. segments - 1 do
                 for b in 0 .. trials - 1 do
-                    let src = NativePtr.add ws.CurrentGrads.Ptr (s * row + b * np)
-                    for i in 0 .. n - 1 do
-                        g[layout.Bias + i] <- g[layout.Bias + i] + NativePtr.get src i
+                    Pointwise.accumulate n (NativePtr.add ws.CurrentGrads.Ptr (s * row + b * np)) (g layout.Bias)
             Gemm.multiply inputs ninp (segments * trials) ws.SegmentInputs.Ptr 1 inputs ws.CurrentGrads.Ptr np ws.DWinT.Ptr ninp false
+            let dWinT = ws.DWinT.Ptr
             for i in 0 .. arch.InputUnits - 1 do
+                let gi = g (layout.InputWeights + i * inputs)
                 for k in 0 .. inputs - 1 do
-                    g[layout.InputWeights + i * inputs + k] <- g[layout.InputWeights + i * inputs + k] + ws.DWinT[k * ninp + i]
+                    NativePtr.set gi k (NativePtr.get gi k + NativePtr.get dWinT (k * ninp + i))
             for o in 0 .. outputs - 1 do
-                for j in 0 .. arch.OutputUnits - 1 do
-                    g[layout.OutputWeights + o * arch.OutputUnits + j] <- g[layout.OutputWeights + o * arch.OutputUnits + j] + ws.DWoutFull[o * np + arch.OutputStart + j]
+                Pointwise.accumulate arch.OutputUnits (NativePtr.add ws.DWoutFull.Ptr (o * np + arch.OutputStart))
+                    (g (layout.OutputWeights + o * arch.OutputUnits))
             let total =
                 loss
                 + arch.ActivityRegularization * absSum / float (trained () * trials * n)

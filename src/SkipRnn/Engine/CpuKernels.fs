@@ -209,24 +209,69 @@ module internal Pointwise =
 
     /// dst ← dst + x over `count` floats.
     let accumulate (count: int) (x: nativeptr<float32>) (dst: nativeptr<float32>) =
+        let mutable i = 0
         if Simd.hasAvx512 then
-            let mutable i = 0
-            while i < count do
+            while i + 16 <= count do
                 vstore (vload dst i + vload x i) dst i
                 i <- i + 16
         elif Simd.hasAvx2 then
-            let mutable i = 0
-            while i < count do
+            while i + 8 <= count do
                 hstore (hload dst i + hload x i) dst i
                 i <- i + 8
         elif Simd.has128 then
-            let mutable i = 0
-            while i < count do
+            while i + 4 <= count do
                 qstore (qload dst i + qload x i) dst i
                 i <- i + 4
-        else
-            for i in 0 .. count - 1 do
-                NativePtr.set dst i (NativePtr.get dst i + NativePtr.get x i)
+        while i < count do
+            NativePtr.set dst i (NativePtr.get dst i + NativePtr.get x i)
+            i <- i + 1
+
+    /// The recurrent block of the gradient over `count` floats, from the raw weights and ∂W (both in the
+    /// parameters' order) with the weight regularizer's c·sign(raw):
+    ///   g ← g + ∂W_raw + c·sign(raw),   ∂W_raw = ∂W·sign(raw) under Dale's law (W = ±|raw|: ∂W there already
+    ///   carries its column's sign), ∂W otherwise.
+    let recurrentGradient (count: int) (g: nativeptr<float32>) (raw: nativeptr<float32>) (dW: nativeptr<float32>)
+                          (c: float32) (dale: bool) =
+        let mutable i = 0
+        if Simd.hasAvx512 then
+            let cv = Vector512.Create c
+            let one = Vector512<float32>.One
+            let zero = Vector512<float32>.Zero
+            while i + 16 <= count do
+                let r = vload raw i
+                let sign = Vector512.ConditionalSelect(Vector512.GreaterThan(r, zero), one, zero)
+                           - Vector512.ConditionalSelect(Vector512.LessThan(r, zero), one, zero)
+                let dRaw = if dale then vload dW i * sign else vload dW i
+                vstore (vload g i + dRaw + cv * sign) g i
+                i <- i + 16
+        elif Simd.hasAvx2 then
+            let cv = Vector256.Create c
+            let one = Vector256<float32>.One
+            let zero = Vector256<float32>.Zero
+            while i + 8 <= count do
+                let r = hload raw i
+                let sign = Vector256.ConditionalSelect(Vector256.GreaterThan(r, zero), one, zero)
+                           - Vector256.ConditionalSelect(Vector256.LessThan(r, zero), one, zero)
+                let dRaw = if dale then hload dW i * sign else hload dW i
+                hstore (hload g i + dRaw + cv * sign) g i
+                i <- i + 8
+        elif Simd.has128 then
+            let cv = Vector128.Create c
+            let one = Vector128<float32>.One
+            let zero = Vector128<float32>.Zero
+            while i + 4 <= count do
+                let r = qload raw i
+                let sign = Vector128.ConditionalSelect(Vector128.GreaterThan(r, zero), one, zero)
+                           - Vector128.ConditionalSelect(Vector128.LessThan(r, zero), one, zero)
+                let dRaw = if dale then qload dW i * sign else qload dW i
+                qstore (qload g i + dRaw + cv * sign) g i
+                i <- i + 4
+        while i < count do
+            let r = NativePtr.get raw i
+            let sign = if r > 0.0f then 1.0f elif r < 0.0f then -1.0f else 0.0f
+            let dRaw = if dale then NativePtr.get dW i * sign else NativePtr.get dW i
+            NativePtr.set g i (NativePtr.get g i + dRaw + c * sign)
+            i <- i + 1
 
     /// The adjoint of a recorded state before its readout term: adjoint = carry + c·sign(r), and the
     /// running Σ|r| and max |r| of the recorded states (for the activity regularizer and divergence).

@@ -1,6 +1,7 @@
 namespace SkipRnn.Engine
 
 open System
+open System.Runtime.InteropServices
 open Microsoft.FSharp.NativeInterop
 open SkipRnn.Numerics
 open SkipRnn.Model
@@ -43,10 +44,11 @@ type internal CpuWorkspace(arch: Architecture) =
     let bias = new NativeBuffer(np)
     let alpha = new NativeBuffer(np)
     let unitMask = new NativeBuffer(np)
-    let dWt = new NativeBuffer(n * np)
+    let dWt = new NativeBuffer(n * np)           // ∂W[i, j] at j·Np + i, as the weight-gradient product accumulates it
+    let dW = new NativeBuffer(n * n)             // ∂W[i, j] at i·N + j, the parameters' order (EndBackward's)
     let dWinT = new NativeBuffer(inputs * ninp)
     let dWoutFull = new NativeBuffer(outputs * np)
-    let rawRecurrent = Array.zeroCreate<float32> (n * n)
+    let rawRecurrent = new NativeBuffer(n * n)   // W_raw[i, j] at i·N + j, as the parameters hold it
     do for i in 0 .. n - 1 do unitMask[i] <- 1.0f
 
     // The time loop's buffers.
@@ -100,6 +102,16 @@ type internal CpuWorkspace(arch: Architecture) =
             levels <- count
 
     let rowSize () = trials * np
+
+    let copy (src: nativeptr<float32>) (dst: nativeptr<float32>) (count: int) =
+        NativeMemory.Copy(NativePtr.toVoidPtr src, NativePtr.toVoidPtr dst, unativeint count * 4un)
+
+    /// dst[j·ldd + i] ← src[i·lds + j] for i < rows, j < cols.
+    let transpose (rows: int) (cols: int) (src: nativeptr<float32>) (lds: int) (dst: nativeptr<float32>) (ldd: int) =
+        for i in 0 .. rows - 1 do
+            for j in 0 .. cols - 1 do
+                NativePtr.set dst (j * ldd + i) (NativePtr.get src (i * lds + j))
+
     let stateBefore (t: int) =
         if t >= burnIn && not scoresOnly then NativePtr.add states.Ptr ((t - burnIn) * rowSize ())
         else NativePtr.add burnStates.Ptr ((t % 2) * rowSize ())
@@ -120,6 +132,7 @@ type internal CpuWorkspace(arch: Architecture) =
     member _.Alpha = alpha
     member _.UnitMask = unitMask
     member _.DWt = dWt
+    member _.DW = dW
     member _.DWinT = dWinT
     member _.DWoutFull = dWoutFull
     member _.RawRecurrent = rawRecurrent
@@ -239,28 +252,27 @@ type internal CpuWorkspace(arch: Architecture) =
 
     /// Copies network `network`'s parameters in (effective W under Dale's law) with the batch's α.
     member _.LoadParameters(parameters: Parameters, network: int, prepared: PreparedBatch) =
-        let p = parameters.ReadOnlyBlock network
+        use block = fixed &parameters.Values[network * layout.Count]
+        let p (offset: int) = NativePtr.add block offset
+        copy (p layout.Recurrent) rawRecurrent.Ptr (n * n)
         for i in 0 .. n - 1 do
-            for j in 0 .. n - 1 do
-                let raw = p[layout.Recurrent + i * n + j]
-                rawRecurrent[i * n + j] <- raw
-                let v = Parameters.effectiveRecurrent arch raw j
-                w[i * np + j] <- v
-                wt[j * np + i] <- v
-        for i in 0 .. nin - 1 do
-            for k in 0 .. inputs - 1 do
-                winT[k * ninp + i] <- p[layout.InputWeights + i * inputs + k]
+            copy (p (layout.Recurrent + i * n)) (NativePtr.add w.Ptr (i * np)) n
+        if arch.Dale then
+            let fastStart = arch.FastStart
+            for i in 0 .. n - 1 do
+                let row = NativePtr.add w.Ptr (i * np)
+                for j in 0 .. n - 1 do
+                    NativePtr.set row j (VectorField.daleWeight (NativePtr.get row j) j fastStart)
+        transpose n n w.Ptr np wt.Ptr np
+        transpose nin inputs (p layout.InputWeights) inputs winT.Ptr ninp
+        transpose outputs nout (p layout.OutputWeights) nout woutT.Ptr op
         for o in 0 .. outputs - 1 do
-            for j in 0 .. nout - 1 do
-                let v = p[layout.OutputWeights + o * nout + j]
-                woutT[j * op + o] <- v
-                woutFull[o * np + outStart + j] <- v
-        for i in 0 .. n - 1 do
-            bias[i] <- p[layout.Bias + i]
-            alpha[i] <- prepared.Alpha[i]
+            copy (p (layout.OutputWeights + o * nout)) (NativePtr.add woutFull.Ptr (o * np + outStart)) nout
+        copy (p layout.Bias) bias.Ptr n
+        prepared.Alpha.AsSpan(0, n).CopyTo(alpha.Span)
 
     interface IDisposable with
         member _.Dispose() =
-            for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dWinT; dWoutFull
+            for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dW; dWinT; dWoutFull; rawRecurrent
                          states; burnStates; fprime; readout; targets; currents; currentGrads; segmentInputs; pre
                          scratchFp; eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf

@@ -364,7 +364,7 @@ module internal Kernels =
             let vi = SkipRnn.Numerics.AdamRule.secondMoment beta2 second.[e] g
             first.[e] <- mi
             second.[e] <- vi
-            parameters.[e] <- parameters.[e] - SkipRnn.Numerics.AdamRule.step rate mi vi epsilon
+            parameters.[e] <- parameters.[e] - SkipRnn.Numerics.AdamRule.step System.MathF.Sqrt rate mi vi epsilon
 
     let private scoreChoice (y: ArrayView<float32>) (weights: ArrayView<float32>) (targetClass: ArrayView<int>)
                             (counters: ArrayView<int>) (s: Shape) (b: int) (yBase: int) (c: int) =
