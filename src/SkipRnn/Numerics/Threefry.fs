@@ -55,20 +55,14 @@ module Threefry =
             x1 <- x1 + ks (i + 1) + Vector512.Create(uint32 i)
         struct (x0, x1)
 
-    /// A rotation by a constant (one instruction with AVX-512).
-    let inline private rotlBy (x: Vector512<uint32>) (r: int) =
-        if X86.Avx512F.IsSupported then X86.Avx512F.RotateLeft(x, byte r)
-        else Vector512.ShiftLeft(x, r) ||| Vector512.ShiftRightLogical(x, 32 - r)
-
     /// Four independent 16-lane blocks (counters ctr1, ctr1 + 16, ctr1 + 32, ctr1 + 48 per lane group),
     /// interleaved so that the processor overlaps their dependency chains: one chain alone is bound by the
-    /// latency of its add-rotate-xor rounds. The 20 rounds are written out (rotations 13 15 26 6 | 17 29 16 24,
-    /// key injected every four): as a loop, the rotations and injections would be looked up at run time.
-    let inline block64 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
+    /// latency of its add-rotate-xor rounds.
+    let block64 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
         let k0 = Vector512.Create key0
         let k1 = Vector512.Create key1
         let k2 = Vector512.Create(Parity ^^^ key0 ^^^ key1)
-        let i1, i2, i3, i4, i5 = Vector512.Create 1u, Vector512.Create 2u, Vector512.Create 3u, Vector512.Create 4u, Vector512.Create 5u
+        let inline ks i = match i % 3 with 0 -> k0 | 1 -> k1 | _ -> k2
         let sixteen = Vector512.Create 16u
         let start = Vector512.Create(ctr0 + key0)
         let mutable a0 = start
@@ -79,31 +73,17 @@ module Threefry =
         let mutable b1 = a1 + sixteen
         let mutable c1 = b1 + sixteen
         let mutable d1 = c1 + sixteen
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 13 ^^^ a0; b1 <- rotlBy b1 13 ^^^ b0; c1 <- rotlBy c1 13 ^^^ c0; d1 <- rotlBy d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 15 ^^^ a0; b1 <- rotlBy b1 15 ^^^ b0; c1 <- rotlBy c1 15 ^^^ c0; d1 <- rotlBy d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 26 ^^^ a0; b1 <- rotlBy b1 26 ^^^ b0; c1 <- rotlBy c1 26 ^^^ c0; d1 <- rotlBy d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 6 ^^^ a0; b1 <- rotlBy b1 6 ^^^ b0; c1 <- rotlBy c1 6 ^^^ c0; d1 <- rotlBy d1 6 ^^^ d0
-        a0 <- a0 + k1; b0 <- b0 + k1; c0 <- c0 + k1; d0 <- d0 + k1; let j = k2 + i1 in a1 <- a1 + j; b1 <- b1 + j; c1 <- c1 + j; d1 <- d1 + j
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 17 ^^^ a0; b1 <- rotlBy b1 17 ^^^ b0; c1 <- rotlBy c1 17 ^^^ c0; d1 <- rotlBy d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 29 ^^^ a0; b1 <- rotlBy b1 29 ^^^ b0; c1 <- rotlBy c1 29 ^^^ c0; d1 <- rotlBy d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 16 ^^^ a0; b1 <- rotlBy b1 16 ^^^ b0; c1 <- rotlBy c1 16 ^^^ c0; d1 <- rotlBy d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 24 ^^^ a0; b1 <- rotlBy b1 24 ^^^ b0; c1 <- rotlBy c1 24 ^^^ c0; d1 <- rotlBy d1 24 ^^^ d0
-        a0 <- a0 + k2; b0 <- b0 + k2; c0 <- c0 + k2; d0 <- d0 + k2; let j = k0 + i2 in a1 <- a1 + j; b1 <- b1 + j; c1 <- c1 + j; d1 <- d1 + j
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 13 ^^^ a0; b1 <- rotlBy b1 13 ^^^ b0; c1 <- rotlBy c1 13 ^^^ c0; d1 <- rotlBy d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 15 ^^^ a0; b1 <- rotlBy b1 15 ^^^ b0; c1 <- rotlBy c1 15 ^^^ c0; d1 <- rotlBy d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 26 ^^^ a0; b1 <- rotlBy b1 26 ^^^ b0; c1 <- rotlBy c1 26 ^^^ c0; d1 <- rotlBy d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 6 ^^^ a0; b1 <- rotlBy b1 6 ^^^ b0; c1 <- rotlBy c1 6 ^^^ c0; d1 <- rotlBy d1 6 ^^^ d0
-        a0 <- a0 + k0; b0 <- b0 + k0; c0 <- c0 + k0; d0 <- d0 + k0; let j = k1 + i3 in a1 <- a1 + j; b1 <- b1 + j; c1 <- c1 + j; d1 <- d1 + j
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 17 ^^^ a0; b1 <- rotlBy b1 17 ^^^ b0; c1 <- rotlBy c1 17 ^^^ c0; d1 <- rotlBy d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 29 ^^^ a0; b1 <- rotlBy b1 29 ^^^ b0; c1 <- rotlBy c1 29 ^^^ c0; d1 <- rotlBy d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 16 ^^^ a0; b1 <- rotlBy b1 16 ^^^ b0; c1 <- rotlBy c1 16 ^^^ c0; d1 <- rotlBy d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 24 ^^^ a0; b1 <- rotlBy b1 24 ^^^ b0; c1 <- rotlBy c1 24 ^^^ c0; d1 <- rotlBy d1 24 ^^^ d0
-        a0 <- a0 + k1; b0 <- b0 + k1; c0 <- c0 + k1; d0 <- d0 + k1; let j = k2 + i4 in a1 <- a1 + j; b1 <- b1 + j; c1 <- c1 + j; d1 <- d1 + j
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 13 ^^^ a0; b1 <- rotlBy b1 13 ^^^ b0; c1 <- rotlBy c1 13 ^^^ c0; d1 <- rotlBy d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 15 ^^^ a0; b1 <- rotlBy b1 15 ^^^ b0; c1 <- rotlBy c1 15 ^^^ c0; d1 <- rotlBy d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 26 ^^^ a0; b1 <- rotlBy b1 26 ^^^ b0; c1 <- rotlBy c1 26 ^^^ c0; d1 <- rotlBy d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1; a1 <- rotlBy a1 6 ^^^ a0; b1 <- rotlBy b1 6 ^^^ b0; c1 <- rotlBy c1 6 ^^^ c0; d1 <- rotlBy d1 6 ^^^ d0
-        a0 <- a0 + k2; b0 <- b0 + k2; c0 <- c0 + k2; d0 <- d0 + k2; let j = k0 + i5 in a1 <- a1 + j; b1 <- b1 + j; c1 <- c1 + j; d1 <- d1 + j
+        for g in 0 .. 4 do
+            let o = (g % 2) * 4
+            for r in o .. o + 3 do
+                a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+                a1 <- rotl a1 r; b1 <- rotl b1 r; c1 <- rotl c1 r; d1 <- rotl d1 r
+                a1 <- a1 ^^^ a0; b1 <- b1 ^^^ b0; c1 <- c1 ^^^ c0; d1 <- d1 ^^^ d0
+            let i = g + 1
+            let inject0 = ks i
+            let inject1 = ks (i + 1) + Vector512.Create(uint32 i)
+            a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+            a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
         struct (a0, a1, b0, b1, c0, c1, d0, d1)
 
     let inline private rotl8 (x: Vector256<uint32>) (r: int) =

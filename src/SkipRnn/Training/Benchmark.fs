@@ -209,11 +209,16 @@ module Benchmark =
 
     let private trainer (config: RunConfig) = trainerOn SkipRnn.Engine.Cpu config
 
-    /// Median seconds of `repeats` training steps on a device after one warm-up step, for a method held at its
+    /// Steps run before timing: the runtime compiles hot code again, optimized, in the background after its first
+    /// calls, so a step timed too early runs partly unoptimized code (the first method timed by `bench` came out
+    /// 10–20 % slower than the same method timed later with one warm-up step).
+    let private warmUpSteps = 3
+
+    /// Median seconds of `repeats` training steps on a device after `warmUpSteps` steps, for a method held at its
     /// initial θ/β.
     let timeTrainingStepOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
-        t.TrainStep() |> ignore
+        for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
         let times =
             [ for _ in 1 .. repeats do
                 let clock = Stopwatch.StartNew()
@@ -232,7 +237,7 @@ module Benchmark =
         let prepared, noise = t.EvaluationBatch 0
         let plan = SkipPlan.Empty prepared.Batch.Steps
         let all = Array.init config.Networks id
-        t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
+        for _ in 1 .. warmUpSteps do t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
         let times =
             [ for _ in 1 .. repeats do
                 let clock = Stopwatch.StartNew()
