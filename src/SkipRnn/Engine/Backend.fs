@@ -11,9 +11,6 @@ open SkipRnn.Numerics
 [<Struct>]
 type PreparedBatch =
     { Batch: TrialBatch
-      /// Distinct for every preparation, so that a backend can tell whether what it derived from a batch is still
-      /// the batch's (reused buffers give the next batch the same arrays).
-      Preparation: int64
       Segments: int
       /// First step of each constant-input segment.
       SegmentStarts: int[]
@@ -39,7 +36,7 @@ type PreparedBuffers() =
     let mutable segmentInputs: float32[] = [||]
     let mutable feedbackAt: int[] = [||]
     let mutable alpha: float32[] = [||]
-    let take (current: 'T[]) (length: int) = if current.Length < length then Array.zeroCreate<'T> (length + length / 4) else current
+    let take (current: 'T[]) (length: int) = if current.Length < length then Array.zeroCreate<'T> (Capacity.withHeadroom length) else current
 
     member _.SegmentStarts(length) = segmentStarts <- take segmentStarts length; segmentStarts
     member _.SegmentOf(length) = segmentOf <- take segmentOf length; segmentOf
@@ -51,8 +48,6 @@ type PreparedBuffers() =
         alpha
 
 module PreparedBatch =
-
-    let mutable private preparations = 0L
 
     /// Whether a feedback window ends right before step t (its segment ends there).
     let private feedbackEndsAt (batch: TrialBatch) (t: int) =
@@ -102,7 +97,6 @@ module PreparedBatch =
         let alpha = buffers.Alpha arch.Units
         for i in 0 .. arch.Units - 1 do alpha[i] <- float32 (dt / arch.TauOf i)
         { Batch = batch
-          Preparation = System.Threading.Interlocked.Increment &preparations
           Segments = segments
           SegmentStarts = starts
           SegmentOf = segmentOf

@@ -32,6 +32,7 @@ module internal CpuReadout =
             // z = W_out r_out, then dL/dz row by row.
             Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
             if arch.Readout = Sigmoid then Pointwise.sigmoidRows trials outputs op z
+            use targets = fixed tb.Targets
             for b in 0 .. trials - 1 do
                 let zb = NativePtr.add z (b * op)
                 let wgt = weights[b]
@@ -39,7 +40,14 @@ module internal CpuReadout =
                 else
                     match arch.Readout with
                     | Sigmoid ->
-                        let target = NativePtr.add ws.Targets.Ptr ((t * trials + b) * outputs)
+                        // The kernel reads a whole padded row of targets (and ignores the lanes past the outputs):
+                        // a row too near the end of the batch's array is read from a copy with room after it.
+                        let at = tb.OutputIndex(t, b)
+                        let target =
+                            if at + op <= tb.Targets.Length then NativePtr.add targets at
+                            else
+                                for o in 0 .. outputs - 1 do NativePtr.set ws.TargetRow.Ptr o tb.Targets[at + o]
+                                ws.TargetRow.Ptr
                         loss <- loss + float (Pointwise.sigmoidSquaredErrorRow zb target wgt outputs op)
                     | Softmax ->
                         let row = span zb op

@@ -44,6 +44,8 @@ type internal CpuWorkspace(arch: Architecture) =
     let bias = new NativeBuffer(np)
     let alpha = new NativeBuffer(np)
     let unitMask = new NativeBuffer(np)
+    let targetRow = new NativeBuffer(op)
+    do targetRow.Span.Clear()
     let dWt = new NativeBuffer(n * np)           // ∂W[i, j] at j·Np + i, as the weight-gradient product accumulates it
     let dW = new NativeBuffer(n * n)             // ∂W[i, j] at i·N + j, the parameters' order (EndBackward's)
     let dWinT = new NativeBuffer(inputs * ninp)
@@ -60,9 +62,6 @@ type internal CpuWorkspace(arch: Architecture) =
     let mutable burnStates: NativeBuffer = null
     let mutable fprime: NativeBuffer = null
     let mutable readout: NativeBuffer = null
-    let mutable targets: NativeBuffer = null
-    // The preparation whose targets `targets` holds (0: none).
-    let mutable targetsOf = 0L
     let mutable currents: NativeBuffer = null
     let mutable currentGrads: NativeBuffer = null
     let mutable segmentInputs: NativeBuffer = null
@@ -140,8 +139,9 @@ type internal CpuWorkspace(arch: Architecture) =
     member _.States = states
     member _.Fprime = fprime
     member _.Readout = readout
-    /// The targets of a training batch, [Steps, B, O] as the batch has them, readable for Op floats past each row.
-    member _.Targets = targets
+    /// One row of targets followed by slack (Op floats): for the batch's last rows, whose targets the loss kernel,
+    /// reading whole padded rows, would otherwise read past the end of the batch's array.
+    member _.TargetRow = targetRow
     member _.Currents = currents
     member _.CurrentGrads = currentGrads
     member _.SegmentInputs = segmentInputs
@@ -184,8 +184,7 @@ type internal CpuWorkspace(arch: Architecture) =
         | IncrementAdjoint -> gDelta.Ptr
         | StartAdjoint -> gId.Ptr
 
-    /// Makes room for a batch and sets it as the one in use; with `isTraining`, what the backward pass needs and
-    /// the padded targets of the whole batch (shared by every network a worker trains on it). With `keepsStates`
+    /// Makes room for a batch and sets it as the one in use; with `isTraining`, what the backward pass needs. With `keepsStates`
     /// false (a forward pass scored as it goes), only the last two states are kept, in the scratch slots.
     member _.Prepare(prepared: PreparedBatch, isTraining: bool, keepsStates: bool) =
         scoresOnly <- not keepsStates
@@ -219,9 +218,8 @@ type internal CpuWorkspace(arch: Architecture) =
             anchors <- null
             anchorGrads <- null
             ensureLevels l
-        // Buffers over the batch's steps grow to the longest batch seen; in training with a quarter of headroom, so
-        // that the jitter of the next batches rarely needs larger ones.
-        let room (rows: int) = if isTraining then rows + rows / 4 else rows
+        // Buffers over the batch's steps grow to the longest batch seen; in training with headroom for the jitter.
+        let room (rows: int) = if isTraining then Capacity.withHeadroom rows else rows
         // The trajectory's buffers, sized by the largest batch that kept one (an evaluation scored as it goes,
         // with its many trials, keeps none).
         if keepsStates && (steps + 1) * b > capStateRows then
@@ -237,18 +235,6 @@ type internal CpuWorkspace(arch: Architecture) =
             fprime <- if relu then new NativeBuffer(capFprimeRows * np / 32 + 1) else new NativeBuffer(capFprimeRows * np)
         trials <- tb.Trials
         burnIn <- tb.BurnIn
-        if isTraining then
-            // Rows of the real outputs only, plus one padded row of slack: a kernel reads whole padded rows and masks
-            // the lanes past the outputs, and the backward pass streams a fifth of what padded rows would take.
-            let count = tb.Steps * tb.Trials * outputs
-            if isNull targets || targets.Length < count + op then
-                release targets
-                targets <- new NativeBuffer(room count + op)
-                targetsOf <- 0L
-            if targetsOf <> prepared.Preparation then
-                tb.Targets.AsSpan(0, count).CopyTo(targets.Span)
-                targets.Span.Slice(count, op).Clear()
-                targetsOf <- prepared.Preparation
 
     /// Copies network `network`'s parameters in (effective W under Dale's law) with the batch's α.
     member _.LoadParameters(parameters: Parameters, network: int, prepared: PreparedBatch) =
@@ -274,5 +260,5 @@ type internal CpuWorkspace(arch: Architecture) =
     interface IDisposable with
         member _.Dispose() =
             for buf in [ w; wt; winT; woutT; woutFull; bias; alpha; unitMask; dWt; dW; dWinT; dWoutFull; rawRecurrent
-                         states; burnStates; fprime; readout; targets; currents; currentGrads; segmentInputs; pre
+                         states; burnStates; fprime; readout; targetRow; currents; currentGrads; segmentInputs; pre
                          scratchFp; eta; xi; delta; stepDelta; adjoint; carry; gDelta; gId; z; anchors; anchorGrads ] do release buf

@@ -1,5 +1,6 @@
 namespace SkipRnn.Model
 
+open SkipRnn.Numerics
 open SkipRnn.Tasks
 
 /// How the far end of a method's skip connections is formed (paper §3).
@@ -57,13 +58,13 @@ type SkipsByStep() =
             | AnchoredAt -> if s.Anchor.AfterMixes then -1 else s.Anchor.Step
             | EndingAt -> s.End
             | AnchoredAfter -> if s.Anchor.AfterMixes then s.Anchor.Step else -1
-        if first.Length < steps + 1 then first <- Array.zeroCreate (steps + 1 + steps / 4)
+        if first.Length < steps + 1 then first <- Array.zeroCreate (Capacity.withHeadroom (steps + 1))
         System.Array.Clear(first, 0, steps + 1)
         for s in all do
             let t = stepOf s
             if t >= 0 then first[t + 1] <- first[t + 1] + 1
         for t in 1 .. steps do first[t] <- first[t] + first[t - 1]
-        if skips.Length < first[steps] then skips <- Array.zeroCreate (first[steps] + first[steps] / 4)
+        if skips.Length < first[steps] then skips <- Array.zeroCreate (Capacity.withHeadroom first[steps])
         if placed.Length < steps then placed <- Array.zeroCreate first.Length
         System.Array.Clear(placed, 0, steps)
         // Placed level by level, so that each step's skips are in level order.

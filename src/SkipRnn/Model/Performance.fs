@@ -62,8 +62,7 @@ module Performance =
         match batch.Scoring with
         | ByChoice -> ReadOnlySpan(batch.LossWeights, t * batch.Trials, batch.Trials).IndexOfAnyExcept(0.0f) >= 0
         | FixationAndDirection _ ->
-            let inside (w: Window) = t >= w.Start && t < w.End
-            inside batch.FixationWindow || inside batch.ResponseWindow
+            batch.FixationWindow.Contains t || batch.ResponseWindow.Contains t
 
     /// How many leading outputs `countStep` reads after step t (it reads no others): a step that FixationAndDirection
     /// scores for fixation alone reads the fixation output; every other step all of them.
@@ -92,11 +91,11 @@ module Performance =
             let mutable released = 0L
             let mutable onTarget = 0L
             let fixWin = batch.FixationWindow
-            if t >= fixWin.Start && t < fixWin.End then
+            if fixWin.Contains t then
                 for b in 0 .. trials - 1 do
                     if y[b * stride] > threshold then held <- held + 1L
             let respWin = batch.ResponseWindow
-            if t >= respWin.Start && t < respWin.End then
+            if respWin.Contains t then
                 for b in 0 .. trials - 1 do
                     let row = y.Slice(b * stride, batch.OutputSize)
                     match batch.Answers[b] with

@@ -128,20 +128,25 @@ module StandardTasks =
             rng.UniformInt(0, 1) |> ignore
             t
 
-    /// Lays out the periods of one batch in `periods` (one more than `nominal`), burn-in first, from the nominal
-    /// periods after the burn-in (name and seconds; the last one is the response). Custom tasks (SkipRnn.Api) lay
-    /// out their periods with it.
-    let layOutNominal (nominal: (string * float) list) (periods: Period[]) (settings: BatchSettings) (rng: Rng) =
+    /// Lays out the periods of one batch in `periods` (one more than `count`), burn-in first, then the `count`
+    /// nominal periods after it (name and seconds of period i; the last one is the response). Inline, so that a
+    /// training batch's layout allocates no closure.
+    let inline private layOutEach (count: int) ([<InlineIfLambda>] nominalAt: int -> struct (string * float))
+                                  (periods: Period[]) (settings: BatchSettings) (rng: Rng) =
         periods[0] <- burnIn settings.Timing
-        nominal |> List.iteri (fun i (name, seconds) ->
-            periods[i + 1] <- periods[i].Next(name, periodSteps settings rng name seconds (i = nominal.Length - 1)))
+        for i in 0 .. count - 1 do
+            let struct (name, seconds) = nominalAt i
+            periods[i + 1] <- periods[i].Next(name, periodSteps settings rng name seconds (i = count - 1))
+
+    /// `layOutEach` from a list of nominal periods (name and seconds). Custom tasks (SkipRnn.Api) lay out their
+    /// periods with it.
+    let layOutNominal (nominal: (string * float) list) (periods: Period[]) (settings: BatchSettings) (rng: Rng) =
+        layOutEach nominal.Length (fun i -> let name, seconds = nominal[i] in struct (name, seconds)) periods settings rng
 
     let private layOutPeriods (structure: Structure) (periods: Period[]) (settings: BatchSettings) (rng: Rng) =
         let nominal = periodsOf structure
-        periods[0] <- burnIn settings.Timing
-        for i in 0 .. nominal.Length - 1 do
-            let name, duration = nominal[i]
-            periods[i + 1] <- periods[i].Next(name, periodSteps settings rng name (duration settings.Timing) (i = nominal.Length - 1))
+        layOutEach nominal.Length (fun i -> let name, duration = nominal[i] in struct (name, duration settings.Timing))
+            periods settings rng
 
     /// The scored windows of a batch laid out by `layOutNominal`: fixation from the grace time after the burn-in to
     /// the response (the last period), response from the grace time into it to its end.

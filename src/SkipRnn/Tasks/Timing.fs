@@ -1,6 +1,7 @@
 namespace SkipRnn.Tasks
 
 open System
+open SkipRnn.Numerics
 
 /// Trial timing in seconds (SPEC §3). Every duration is configurable; these are the authors' values.
 type Timing =
@@ -61,9 +62,9 @@ and [<Sealed>] BatchBuffers private (reused: bool) =
     let mutable choiceSteps: int[] = [||]
     let mutable feedbackWindows: Window[] = [||]
     let mutable correct: int[] = [||]
-    // Reused, with a quarter of headroom so that the next batch's jitter rarely needs a larger one.
+    // Reused, with headroom for the next batches' jitter.
     let large (current: float32[]) (length: int) =
-        if current.Length < length then Array.zeroCreate<float32> (if reused then length + length / 4 else length)
+        if current.Length < length then Array.zeroCreate<float32> (if reused then Capacity.withHeadroom length else length)
         else
             System.Array.Clear(current, 0, length)
             current
