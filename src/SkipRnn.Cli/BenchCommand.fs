@@ -96,9 +96,10 @@ let run (args: ParseResults<BenchArgs>) =
     printfn "(recurrent GF: the recurrent products only, as SPEC counts; all products: with the readout, which reads %d outputs"
         (SkipRnn.Tasks.Catalog.tryFind task).Value.OutputSize
     printfn " from N units at every step with loss, and the input currents)"
-    printfn "what a user waits for per training step of control, with an evaluation every %d steps: %.4f s (%.0f%% of it evaluating)"
-        config.EvaluateEvery (training.Head + evaluation / float config.EvaluateEvery)
-        (100.0 * (evaluation / float config.EvaluateEvery) / (training.Head + evaluation / float config.EvaluateEvery))
+    let evaluating = Benchmark.timeTrainerEvaluation config repeats / float config.EvaluateEvery
+    printfn "what a user waits for per training step of control, with an evaluation every %d steps: %.4f s (%.0f%% of it evaluating;"
+        config.EvaluateEvery (training.Head + evaluating) (100.0 * evaluating / (training.Head + evaluating))
+    printfn " an evaluation as the trainer runs it, its %d trials generated, took %.4f s)" config.EvaluationTrials (evaluating * float config.EvaluateEvery)
     if not quick then
         printfn ""
         printfn "cost against trial length T (control; delay period varied):"

@@ -23,13 +23,14 @@ let threefryTests =
 
         testCase "four interleaved 16-lane blocks give the scalar blocks" <| fun () ->
             if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
-            let ctr = Vector512.Create(100u) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
+            let start = 0xffffffe0u   // lanes wrap around 2^32
+            let ctr = Vector512.Create(start) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
             let struct (a0, a1, b0, b1, c0, c1, d0, d1) = Threefry.block64 9u 8u 7u ctr
             let groups = [ a0, a1; b0, b1; c0, c1; d0, d1 ]
             for g in 0 .. 3 do
                 let x, y = groups[g]
                 for lane in 0 .. 15 do
-                    let struct (ex, ey) = Threefry.block 9u 8u 7u (100u + uint32 (16 * g + lane))
+                    let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (16 * g + lane))
                     Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
         testCase "four interleaved 8-lane blocks (AVX2) give the scalar blocks" <| fun () ->
@@ -56,14 +57,6 @@ let threefryTests =
                     let struct (ex, ey) = Threefry.block 9u 8u 7u (start + uint32 (4 * g + lane))
                     Expect.equal (x.GetElement lane, y.GetElement lane) (ex, ey) (sprintf "group %d lane %d" g lane)
 
-        testCase "16 lanes at once give the scalar blocks" <| fun () ->
-            if not Simd.hasAvx512 then skiptest "this processor lacks AVX-512, which this kernel needs"
-            let start = 0xfffffff8u   // lanes wrap around 2^32
-            let ctr = Vector512.Create(start) + Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u)
-            let struct (a, b) = Threefry.block16 0x1234u 0xabcdu 7u ctr
-            for lane in 0 .. 15 do
-                let struct (ea, eb) = Threefry.block 0x1234u 0xabcdu 7u (start + uint32 lane)
-                Expect.equal (a.GetElement lane, b.GetElement lane) (ea, eb) (sprintf "lane %d" lane)
     ]
 
 [<Tests>]

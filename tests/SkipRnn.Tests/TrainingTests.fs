@@ -94,6 +94,24 @@ let learningTests =
                 for _ in 1 .. 5 do trainer.TrainStep() |> ignore
                 Array.copy trainer.State.Parameters.Values
             Expect.sequenceEqual (final 1) (final 2) "same parameters with 1 and 2 workers"
+        testCase "an evaluation batch laid out in the trainer's reused buffers is the batch laid out afresh" <| fun () ->
+            for name in [ "dmc"; "rulereversal" ] do
+                let config = { RunConfig.Default with Task = name; Networks = 1; EvaluationTrials = 12; Seed = 5UL }
+                let task = (Catalog.tryFind name).Value
+                use trainer = new Trainer(config, task, 1)
+                for index in [ 0; 1; 0 ] do
+                    let prepared, _ = trainer.EvaluationBatch index
+                    let b = prepared.Batch
+                    let settings = { Trials = 12; Timing = config.Timing; Jittered = false; Buffers = None }
+                    let fresh = task.Generate settings (SkipRnn.Numerics.Rng.Create(config.Seed, SkipRnn.Numerics.Streams.EvaluationTrials, uint64 index))
+                    let what = sprintf "%s, evaluation %d" name index
+                    Expect.equal (b.Steps, b.Trials, b.Periods, b.Answers, b.Conditions) (fresh.Steps, fresh.Trials, fresh.Periods, fresh.Answers, fresh.Conditions) what
+                    let used (a: float32[]) (length: int) = a.[.. length - 1]
+                    Expect.equal (used b.Inputs (b.Steps * b.Trials * b.InputSize)) fresh.Inputs (what + ": inputs")
+                    Expect.equal (used b.Targets (b.Steps * b.Trials * b.OutputSize)) fresh.Targets (what + ": targets")
+                    Expect.equal (used b.LossWeights (b.Steps * b.Trials)) fresh.LossWeights (what + ": loss weights")
+                    Expect.equal (b.Feedback |> ValueOption.map (fun f -> f.ChoiceSteps, f.Windows, f.Correct))
+                        (fresh.Feedback |> ValueOption.map (fun f -> f.ChoiceSteps, f.Windows, f.Correct)) (what + ": closed-loop feedback")
     ]
 
 let private trainer (config: RunConfig) = new Trainer(config, (Catalog.tryFind config.Task).Value, 2)

@@ -66,8 +66,8 @@ type internal Shares(shares: int) =
     interface IDisposable with
         member _.Dispose() = finished.Dispose()
 
-/// Training and evaluation of many independent networks on the CPU: networks are dealt round-robin to one
-/// worker per core, each with its own backend (buffers), so workers never share anything writable.
+/// Training and evaluation of many independent networks on the CPU: one worker per core claims networks one by one,
+/// each worker with its own backend (buffers), so workers never share anything writable.
 /// Results do not depend on the number of workers.
 [<Sealed>]
 type CpuEngine(arch: Architecture, ?workers: int) =
@@ -96,17 +96,22 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         if Double.IsFinite result.Loss && result.PeakActivity <= callDivergence then callLosses[m] <- result.Loss
 
     /// Worker w's share of `networks`: networks w, w + workers, …, on its own backend.
+    // The next network of the call in progress to claim. Workers claim networks one at a time rather than a fixed
+    // share each, so that a core slowed by other work on the machine does not keep the rest waiting.
+    let mutable nextNetwork = 0
+
     let dealTo (w: int) (networks: int[]) (work: CpuBackend -> int -> unit) =
-        let mutable i = w
+        let mutable i = Interlocked.Increment &nextNetwork - 1
         while i < networks.Length do
             work backends[w] networks[i]
-            i <- i + workers
+            i <- Interlocked.Increment &nextNetwork - 1
 
     // The work and the delegate are values built once, so that a call allocates nothing for them.
     let gradientWork: CpuBackend -> int -> unit = gradientOf
     let gradientWorker = Action<int>(fun w -> dealTo w callNetworks gradientWork)
 
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
+        nextNetwork <- 0
         shares.Run(Action<int>(fun w -> dealTo w networks work))
 
     member _.Architecture = arch
@@ -127,6 +132,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         callGradients <- gradients
         callLosses <- losses
         callDivergence <- divergence
+        nextNetwork <- 0
         shares.Run gradientWorker
 
     /// Loss and gradient of each listed network on the batch (GradientsInto, into a new array of losses).

@@ -46,6 +46,9 @@ module internal Pointwise =
     ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ
     ///   active: one bit per unit, [p > 0] = f'(p), 16 units to a word (if active ≠ null)
     ///   η ← (decay·η + gain·ξ) ⊙ mask   (ξ unpadded, [B, units]; skipped when gain = 0)
+    /// The vector paths take max(p, 0) as the processor's own maximum with p second: one instruction that returns p
+    /// when p is NaN, as IEEE's maximum does. The two differ only at p = −0, which never occurs: the recurrent sum
+    /// starts from +0, and a sum is −0 only when both its terms are.
     let eulerRelu (rows: int) (width: int) (units: int) (pre: nativeptr<float32>) (bias: nativeptr<float32>)
                   (h: nativeptr<float32>) (eta: nativeptr<float32>) (sigma: float32) (alpha: nativeptr<float32>)
                   (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (active: nativeptr<uint16>)
@@ -59,20 +62,21 @@ module internal Pointwise =
             let zero = Vector512<float32>.Zero
             for b in 0 .. rows - 1 do
                 let o = b * width
+                let xiRow = NativePtr.add xi (b * units)
                 let mutable j = 0
                 while j < width do
                     let i = o + j
                     let e = vload eta i
                     let p = VectorField.preActivation (vload pre i) (vload bias j) (vload h i) s e
-                    let f = Vector512.Max(p, zero)
-                    if storeFp then NativePtr.set active (i / 16) (uint16 (Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(p, zero))))
+                    let f = Vector512.MaxNative(zero, p)
+                    if storeFp then NativePtr.set active (i >>> 4) (uint16 (Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(p, zero))))
                     let r = vload rIn i
                     let step = VectorField.increment (vload alpha j) f r
                     vstore step delta i
                     vstore (r + step) rOut i
                     if noisy then
                         // Lanes past `units` read the next row's samples (or the slack) and are masked to zero.
-                        let x = Vector512.Load(NativePtr.add xi (b * units + j))
+                        let x = Vector512.Load(NativePtr.add xiRow j)
                         vstore (VectorField.noise dv e gv x * vload mask j) eta i
                     j <- j + 16
         elif Simd.hasAvx2 then
@@ -82,23 +86,24 @@ module internal Pointwise =
             let zero = Vector256<float32>.Zero
             for b in 0 .. rows - 1 do
                 let o = b * width
+                let xiRow = NativePtr.add xi (b * units)
                 let mutable j = 0
                 while j < width do
                     let i = o + j
                     let e = hload eta i
                     let p = VectorField.preActivation (hload pre i) (hload bias j) (hload h i) s e
-                    let f = Vector256.Max(p, zero)
+                    let f = Vector256.MaxNative(zero, p)
                     if storeFp then
                         let bits = Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(p, zero))
                         // Units i..i+7 are the low byte of their word when i is a multiple of 16, the high byte otherwise.
-                        let word = NativePtr.get active (i / 16)
-                        NativePtr.set active (i / 16) (if i % 16 = 0 then uint16 bits else word ||| uint16 (bits <<< 8))
+                        let word = NativePtr.get active (i >>> 4)
+                        NativePtr.set active (i >>> 4) (if i &&& 15 = 0 then uint16 bits else word ||| uint16 (bits <<< 8))
                     let r = hload rIn i
                     let step = VectorField.increment (hload alpha j) f r
                     hstore step delta i
                     hstore (r + step) rOut i
                     if noisy then
-                        let x = Vector256.Load(NativePtr.add xi (b * units + j))
+                        let x = Vector256.Load(NativePtr.add xiRow j)
                         hstore (VectorField.noise dv e gv x * hload mask j) eta i
                     j <- j + 8
         elif Simd.has128 then
@@ -108,23 +113,24 @@ module internal Pointwise =
             let zero = Vector128<float32>.Zero
             for b in 0 .. rows - 1 do
                 let o = b * width
+                let xiRow = NativePtr.add xi (b * units)
                 let mutable j = 0
                 while j < width do
                     let i = o + j
                     let e = qload eta i
                     let p = VectorField.preActivation (qload pre i) (qload bias j) (qload h i) s e
-                    let f = Vector128.Max(p, zero)
+                    let f = Vector128.MaxNative(zero, p)
                     if storeFp then
                         let bits = Vector128.ExtractMostSignificantBits(Vector128.GreaterThan(p, zero))
                         // Units i..i+3 are bits i % 16 .. i % 16 + 3 of their word; the first quarter starts it.
-                        let word = if i % 16 = 0 then 0us else NativePtr.get active (i / 16)
-                        NativePtr.set active (i / 16) (word ||| uint16 (bits <<< (i % 16)))
+                        let word = if i &&& 15 = 0 then 0us else NativePtr.get active (i >>> 4)
+                        NativePtr.set active (i >>> 4) (word ||| uint16 (bits <<< (i &&& 15)))
                     let r = qload rIn i
                     let step = VectorField.increment (qload alpha j) f r
                     qstore step delta i
                     qstore (r + step) rOut i
                     if noisy then
-                        let x = Vector128.Load(NativePtr.add xi (b * units + j))
+                        let x = Vector128.Load(NativePtr.add xiRow j)
                         qstore (VectorField.noise dv e gv x * qload mask j) eta i
                     j <- j + 4
         else

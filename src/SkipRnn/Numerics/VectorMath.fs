@@ -49,16 +49,16 @@ module VectorMath =
         c <- Vector512.FusedMultiplyAdd(c, z, Vector512.Create 4.166664568298827E-2f)
         let cosX = Vector512.FusedMultiplyAdd(c * z, z, Vector512<float32>.One - Vector512.Create 0.5f * z)
         // sin(qπ/2 + x), cos(qπ/2 + x): odd quadrants swap the two; quadrants 2 and 3 negate the sine,
-        // quadrants 1 and 2 the cosine.
-        let qi = Vector512.ConvertToInt32 q
-        let swap = Vector512.Equals(qi &&& Vector512<int>.One, Vector512<int>.One).AsSingle()
+        // quadrants 1 and 2 the cosine. q is a whole number in [0, 4], so the plain conversion is exact, and the
+        // masks come from its bits by shifts: bit 0 spread over the lane selects, bit 1 moved to the sign flips.
+        let qi = Vector512.ConvertToInt32Native q
+        let swap = Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(qi, 31), 31).AsSingle()
         let s1 = Vector512.ConditionalSelect(swap, cosX, sinX)
         let c1 = Vector512.ConditionalSelect(swap, sinX, cosX)
         let two = Vector512.Create 2
-        let negateSin = Vector512.Equals(qi &&& two, two).AsSingle()
-        let negateCos = Vector512.Equals((qi + Vector512<int>.One) &&& two, two).AsSingle()
-        let signBit = Vector512.Create(-0.0f)
-        struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
+        let negateSin = Vector512.ShiftLeft(qi &&& two, 30).AsSingle()
+        let negateCos = Vector512.ShiftLeft((qi + Vector512<int>.One) &&& two, 30).AsSingle()
+        struct (s1 ^^^ negateSin, c1 ^^^ negateCos)
 
     let private mantissaMask8 = Vector256.Create 0x007FFFFFu
     let private one8 = Vector256.Create 0x3F800000u
@@ -98,15 +98,14 @@ module VectorMath =
         c <- Vector256.FusedMultiplyAdd(c, z, Vector256.Create -1.388731625493765E-3f)
         c <- Vector256.FusedMultiplyAdd(c, z, Vector256.Create 4.166664568298827E-2f)
         let cosX = Vector256.FusedMultiplyAdd(c * z, z, Vector256<float32>.One - Vector256.Create 0.5f * z)
-        let qi = Vector256.ConvertToInt32 q
-        let swap = Vector256.Equals(qi &&& Vector256<int>.One, Vector256<int>.One).AsSingle()
+        let qi = Vector256.ConvertToInt32Native q
+        let swap = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(qi, 31), 31).AsSingle()
         let s1 = Vector256.ConditionalSelect(swap, cosX, sinX)
         let c1 = Vector256.ConditionalSelect(swap, sinX, cosX)
         let two = Vector256.Create 2
-        let negateSin = Vector256.Equals(qi &&& two, two).AsSingle()
-        let negateCos = Vector256.Equals((qi + Vector256<int>.One) &&& two, two).AsSingle()
-        let signBit = Vector256.Create(-0.0f)
-        struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
+        let negateSin = Vector256.ShiftLeft(qi &&& two, 30).AsSingle()
+        let negateCos = Vector256.ShiftLeft((qi + Vector256<int>.One) &&& two, 30).AsSingle()
+        struct (s1 ^^^ negateSin, c1 ^^^ negateCos)
 
     let private mantissaMask4 = Vector128.Create 0x007FFFFFu
     let private one4 = Vector128.Create 0x3F800000u
@@ -146,12 +145,11 @@ module VectorMath =
         c <- Vector128.MultiplyAddEstimate(c, z, Vector128.Create -1.388731625493765E-3f)
         c <- Vector128.MultiplyAddEstimate(c, z, Vector128.Create 4.166664568298827E-2f)
         let cosX = Vector128.MultiplyAddEstimate(c * z, z, Vector128<float32>.One - Vector128.Create 0.5f * z)
-        let qi = Vector128.ConvertToInt32 q
-        let swap = Vector128.Equals(qi &&& Vector128<int>.One, Vector128<int>.One).AsSingle()
+        let qi = Vector128.ConvertToInt32Native q
+        let swap = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(qi, 31), 31).AsSingle()
         let s1 = Vector128.ConditionalSelect(swap, cosX, sinX)
         let c1 = Vector128.ConditionalSelect(swap, sinX, cosX)
         let two = Vector128.Create 2
-        let negateSin = Vector128.Equals(qi &&& two, two).AsSingle()
-        let negateCos = Vector128.Equals((qi + Vector128<int>.One) &&& two, two).AsSingle()
-        let signBit = Vector128.Create(-0.0f)
-        struct (s1 ^^^ (negateSin &&& signBit), c1 ^^^ (negateCos &&& signBit))
+        let negateSin = Vector128.ShiftLeft(qi &&& two, 30).AsSingle()
+        let negateCos = Vector128.ShiftLeft((qi + Vector128<int>.One) &&& two, 30).AsSingle()
+        struct (s1 ^^^ negateSin, c1 ^^^ negateCos)

@@ -249,6 +249,17 @@ module Benchmark =
     /// Median seconds of an evaluation pass on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
 
+    /// Median seconds of `repeats` evaluations as a trainer runs them on the CPU (Trainer.Evaluate: fresh trials
+    /// generated and prepared, then the pass), after one: what a user waits for at each evaluation.
+    let timeTrainerEvaluation (config: RunConfig) (repeats: int) =
+        use t = trainer config
+        t.Evaluate Euler |> ignore
+        median
+            [ for _ in 1 .. repeats do
+                let clock = Stopwatch.StartNew()
+                t.Evaluate Euler |> ignore
+                yield clock.Elapsed.TotalSeconds ]
+
     /// Bytes `step` allocates per call, in all threads: the fewest of `rounds` rounds of `calls` calls, since the
     /// runtime's own work (a thread it starts, hot code it recompiles) allocates now and then, in one round or another.
     let allocatedPerCall (rounds: int) (calls: int) (step: unit -> unit) =

@@ -93,6 +93,10 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
     let plan = SkipPlan()
     let updated = Array.zeroCreate<bool> config.Networks
     let trialRng = Rng.Create(config.Seed)
+    // What an evaluation lays out, reused likewise: the batch's arrays and their preparation. Laid out afresh (40 MB
+    // allocated and zeroed at 200 trials, on one core), an evaluation of 100 networks took 1.1 s instead of 0.8.
+    let evaluationBuffers = BatchBuffers()
+    let evaluationPrepared = PreparedBuffers()
     // What a training step takes from the schedule, kept while its stage lasts (a run has a few): the integrator,
     // the batch settings (the timing on the integrator's grid) and the strategic skips' ratio.
     let stageKey (step: int) = match schedule.StageAt step with ValueSome k -> k | ValueNone -> -1
@@ -130,11 +134,13 @@ type Trainer(config: RunConfig, task: TaskDefinition, ?workers: int, ?state: Tra
         Integrator.planInto plan stageIntegrator stageStrategicRatio batch
         struct (stageIntegrator, prepared, plan, NoiseKey.Create(config.Seed, Streams.TrainingNoise, uint64 step))
 
-    /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt.
+    /// The batch of evaluation number `index`: fresh trials, nominal timing, base dt. It lives in the trainer's
+    /// buffers: it is valid until the next call.
     member _.EvaluationBatch(index: int) =
-        let rng = Rng.Create(config.Seed, Streams.EvaluationTrials, uint64 index)
-        let batch = task.Generate { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false; Buffers = None } rng
-        PreparedBatch.prepare arch batch, NoiseKey.Create(config.Seed, Streams.EvaluationNoise, uint64 index)
+        trialRng.Reseed(config.Seed, Streams.EvaluationTrials, uint64 index)
+        let settings = { Trials = config.EvaluationTrials; Timing = config.Timing; Jittered = false; Buffers = Some evaluationBuffers }
+        let batch = task.Generate settings trialRng
+        PreparedBatch.prepareIn evaluationPrepared arch batch, NoiseKey.Create(config.Seed, Streams.EvaluationNoise, uint64 index)
 
     /// One training step of every network that has not diverged.
     member this.TrainStep() =
