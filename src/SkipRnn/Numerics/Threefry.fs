@@ -30,230 +30,105 @@ module Threefry =
                 x1 <- x1 + ks[(i + 1) % 3] + uint32 i
         struct (x0, x1)
 
-    /// Four independent 16-lane blocks (counters ctr1, ctr1 + 16, ctr1 + 32, ctr1 + 48 per lane group),
-    /// interleaved so that the processor overlaps their dependency chains: one chain alone is bound by the
-    /// latency of its add-rotate-xor rounds. The rounds are written out as `block` runs them (round r rotates by
-    /// rotations[r % 8]; the keys are injected after every fourth), so that every rotation is an immediate: with
-    /// the loop, evaluations took 4 % longer (scripts/ab-speed.sh). Tests hold each against `block`.
+    /// Threefry's 20 rounds on four independent blocks at once, (x0, x1) = (counter0 + key0, counter1 + key1) of
+    /// each, for words of any type with + and ⊕ (vectors of uint32 here): the rounds of `block`, interleaved so that
+    /// the processor overlaps the four chains of add-rotate-xor (one chain alone is bound by its latency; the four
+    /// one after the other ran 5 % slower), and written out, so that every rotation count is a constant, an
+    /// immediate in vector code (with the counts loaded from `rotations` in a loop, evaluations took 4 % longer at
+    /// 512 bits and 8 % at 256; scripts/ab-speed.sh). `rotl x r` rotates left by r; `count i` is i as a word.
+    let inline private fourBlocks ([<InlineIfLambda>] rotl: 'W -> int -> 'W) ([<InlineIfLambda>] count: uint32 -> 'W)
+                                  (k0: 'W) (k1: 'W) (k2: 'W) (start: 'W) (a1: 'W) (b1: 'W) (c1: 'W) (d1: 'W) =
+        let mutable a0 = start
+        let mutable b0 = start
+        let mutable c0 = start
+        let mutable d0 = start
+        let mutable a1 = a1
+        let mutable b1 = b1
+        let mutable c1 = c1
+        let mutable d1 = d1
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
+        let inject0, inject1 = k1, k2 + count 1u
+        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
+        let inject0, inject1 = k2, k0 + count 2u
+        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
+        let inject0, inject1 = k0, k1 + count 3u
+        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
+        let inject0, inject1 = k1, k2 + count 4u
+        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
+        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
+        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
+        let inject0, inject1 = k2, k0 + count 5u
+        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
+        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
+        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+
+    /// Four 16-lane blocks: counters (ctr0, ctr1 + lane), (ctr0, ctr1 + 16 + lane), … + 32, … + 48.
     let block64 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
-        let inline rotl (x: Vector512<uint32>) (r: byte) =
-            if X86.Avx512F.IsSupported then X86.Avx512F.RotateLeft(x, r)
-            else Vector512.ShiftLeft(x, int r) ||| Vector512.ShiftRightLogical(x, 32 - int r)
-        let k0 = Vector512.Create key0
         let k1 = Vector512.Create key1
-        let k2 = Vector512.Create(Parity ^^^ key0 ^^^ key1)
-        let sixteen = Vector512.Create 16u
-        let start = Vector512.Create(ctr0 + key0)
-        let mutable a0 = start
-        let mutable b0 = start
-        let mutable c0 = start
-        let mutable d0 = start
-        let mutable a1 = ctr1 + k1
-        let mutable b1 = a1 + sixteen
-        let mutable c1 = b1 + sixteen
-        let mutable d1 = c1 + sixteen
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13uy ^^^ a0; b1 <- rotl b1 13uy ^^^ b0; c1 <- rotl c1 13uy ^^^ c0; d1 <- rotl d1 13uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15uy ^^^ a0; b1 <- rotl b1 15uy ^^^ b0; c1 <- rotl c1 15uy ^^^ c0; d1 <- rotl d1 15uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26uy ^^^ a0; b1 <- rotl b1 26uy ^^^ b0; c1 <- rotl c1 26uy ^^^ c0; d1 <- rotl d1 26uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6uy ^^^ a0; b1 <- rotl b1 6uy ^^^ b0; c1 <- rotl c1 6uy ^^^ c0; d1 <- rotl d1 6uy ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector512.Create 1u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17uy ^^^ a0; b1 <- rotl b1 17uy ^^^ b0; c1 <- rotl c1 17uy ^^^ c0; d1 <- rotl d1 17uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29uy ^^^ a0; b1 <- rotl b1 29uy ^^^ b0; c1 <- rotl c1 29uy ^^^ c0; d1 <- rotl d1 29uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16uy ^^^ a0; b1 <- rotl b1 16uy ^^^ b0; c1 <- rotl c1 16uy ^^^ c0; d1 <- rotl d1 16uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24uy ^^^ a0; b1 <- rotl b1 24uy ^^^ b0; c1 <- rotl c1 24uy ^^^ c0; d1 <- rotl d1 24uy ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector512.Create 2u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13uy ^^^ a0; b1 <- rotl b1 13uy ^^^ b0; c1 <- rotl c1 13uy ^^^ c0; d1 <- rotl d1 13uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15uy ^^^ a0; b1 <- rotl b1 15uy ^^^ b0; c1 <- rotl c1 15uy ^^^ c0; d1 <- rotl d1 15uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26uy ^^^ a0; b1 <- rotl b1 26uy ^^^ b0; c1 <- rotl c1 26uy ^^^ c0; d1 <- rotl d1 26uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6uy ^^^ a0; b1 <- rotl b1 6uy ^^^ b0; c1 <- rotl c1 6uy ^^^ c0; d1 <- rotl d1 6uy ^^^ d0
-        let inject0, inject1 = k0, k1 + Vector512.Create 3u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17uy ^^^ a0; b1 <- rotl b1 17uy ^^^ b0; c1 <- rotl c1 17uy ^^^ c0; d1 <- rotl d1 17uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29uy ^^^ a0; b1 <- rotl b1 29uy ^^^ b0; c1 <- rotl c1 29uy ^^^ c0; d1 <- rotl d1 29uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16uy ^^^ a0; b1 <- rotl b1 16uy ^^^ b0; c1 <- rotl c1 16uy ^^^ c0; d1 <- rotl d1 16uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24uy ^^^ a0; b1 <- rotl b1 24uy ^^^ b0; c1 <- rotl c1 24uy ^^^ c0; d1 <- rotl d1 24uy ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector512.Create 4u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13uy ^^^ a0; b1 <- rotl b1 13uy ^^^ b0; c1 <- rotl c1 13uy ^^^ c0; d1 <- rotl d1 13uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15uy ^^^ a0; b1 <- rotl b1 15uy ^^^ b0; c1 <- rotl c1 15uy ^^^ c0; d1 <- rotl d1 15uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26uy ^^^ a0; b1 <- rotl b1 26uy ^^^ b0; c1 <- rotl c1 26uy ^^^ c0; d1 <- rotl d1 26uy ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6uy ^^^ a0; b1 <- rotl b1 6uy ^^^ b0; c1 <- rotl c1 6uy ^^^ c0; d1 <- rotl d1 6uy ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector512.Create 5u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+        let first = ctr1 + k1
+        let lanes = Vector512.Create 16u
+        fourBlocks (fun (x: Vector512<uint32>) r -> if X86.Avx512F.IsSupported then X86.Avx512F.RotateLeft(x, byte r) else Vector512.ShiftLeft(x, r) ||| Vector512.ShiftRightLogical(x, 32 - r)) (fun (i: uint32) -> Vector512.Create i)
+            (Vector512.Create key0) k1 (Vector512.Create(Parity ^^^ key0 ^^^ key1)) (Vector512.Create(ctr0 + key0))
+            first (first + lanes) (first + lanes + lanes) (first + lanes + lanes + lanes)
 
-    /// `block64` for AVX2: four interleaved 8-lane blocks (counters ctr1, ctr1 + 8, ctr1 + 16, ctr1 + 24).
+    /// `block64` for AVX2: four 8-lane blocks (counters ctr1, ctr1 + 8, ctr1 + 16, ctr1 + 24).
     let block32 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector256<uint32>) =
-        let inline rotl (x: Vector256<uint32>) (r: int) = Vector256.ShiftLeft(x, r) ||| Vector256.ShiftRightLogical(x, 32 - r)
-        let k0 = Vector256.Create key0
         let k1 = Vector256.Create key1
-        let k2 = Vector256.Create(Parity ^^^ key0 ^^^ key1)
-        let eight = Vector256.Create 8u
-        let start = Vector256.Create(ctr0 + key0)
-        let mutable a0 = start
-        let mutable b0 = start
-        let mutable c0 = start
-        let mutable d0 = start
-        let mutable a1 = ctr1 + k1
-        let mutable b1 = a1 + eight
-        let mutable c1 = b1 + eight
-        let mutable d1 = c1 + eight
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector256.Create 1u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector256.Create 2u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k0, k1 + Vector256.Create 3u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector256.Create 4u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector256.Create 5u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+        let first = ctr1 + k1
+        let lanes = Vector256.Create 8u
+        fourBlocks (fun (x: Vector256<uint32>) r -> Vector256.ShiftLeft(x, r) ||| Vector256.ShiftRightLogical(x, 32 - r)) (fun (i: uint32) -> Vector256.Create i)
+            (Vector256.Create key0) k1 (Vector256.Create(Parity ^^^ key0 ^^^ key1)) (Vector256.Create(ctr0 + key0))
+            first (first + lanes) (first + lanes + lanes) (first + lanes + lanes + lanes)
 
-    /// `block64` for 128-bit vectors (NEON, SSE): four interleaved 4-lane blocks (counters ctr1, ctr1 + 4, ctr1 + 8, ctr1 + 12).
+    /// `block64` for 128-bit vectors (NEON, SSE): four 4-lane blocks (counters ctr1, ctr1 + 4, ctr1 + 8, ctr1 + 12).
     let block4x4 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector128<uint32>) =
-        let inline rotl (x: Vector128<uint32>) (r: int) = Vector128.ShiftLeft(x, r) ||| Vector128.ShiftRightLogical(x, 32 - r)
-        let k0 = Vector128.Create key0
         let k1 = Vector128.Create key1
-        let k2 = Vector128.Create(Parity ^^^ key0 ^^^ key1)
-        let four = Vector128.Create 4u
-        let start = Vector128.Create(ctr0 + key0)
-        let mutable a0 = start
-        let mutable b0 = start
-        let mutable c0 = start
-        let mutable d0 = start
-        let mutable a1 = ctr1 + k1
-        let mutable b1 = a1 + four
-        let mutable c1 = b1 + four
-        let mutable d1 = c1 + four
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector128.Create 1u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector128.Create 2u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k0, k1 + Vector128.Create 3u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 17 ^^^ a0; b1 <- rotl b1 17 ^^^ b0; c1 <- rotl c1 17 ^^^ c0; d1 <- rotl d1 17 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 29 ^^^ a0; b1 <- rotl b1 29 ^^^ b0; c1 <- rotl c1 29 ^^^ c0; d1 <- rotl d1 29 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 16 ^^^ a0; b1 <- rotl b1 16 ^^^ b0; c1 <- rotl c1 16 ^^^ c0; d1 <- rotl d1 16 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 24 ^^^ a0; b1 <- rotl b1 24 ^^^ b0; c1 <- rotl c1 24 ^^^ c0; d1 <- rotl d1 24 ^^^ d0
-        let inject0, inject1 = k1, k2 + Vector128.Create 4u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 13 ^^^ a0; b1 <- rotl b1 13 ^^^ b0; c1 <- rotl c1 13 ^^^ c0; d1 <- rotl d1 13 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 15 ^^^ a0; b1 <- rotl b1 15 ^^^ b0; c1 <- rotl c1 15 ^^^ c0; d1 <- rotl d1 15 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 26 ^^^ a0; b1 <- rotl b1 26 ^^^ b0; c1 <- rotl c1 26 ^^^ c0; d1 <- rotl d1 26 ^^^ d0
-        a0 <- a0 + a1; b0 <- b0 + b1; c0 <- c0 + c1; d0 <- d0 + d1
-        a1 <- rotl a1 6 ^^^ a0; b1 <- rotl b1 6 ^^^ b0; c1 <- rotl c1 6 ^^^ c0; d1 <- rotl d1 6 ^^^ d0
-        let inject0, inject1 = k2, k0 + Vector128.Create 5u
-        a0 <- a0 + inject0; b0 <- b0 + inject0; c0 <- c0 + inject0; d0 <- d0 + inject0
-        a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
-        struct (a0, a1, b0, b1, c0, c1, d0, d1)
+        let first = ctr1 + k1
+        let lanes = Vector128.Create 4u
+        fourBlocks (fun (x: Vector128<uint32>) r -> Vector128.ShiftLeft(x, r) ||| Vector128.ShiftRightLogical(x, 32 - r)) (fun (i: uint32) -> Vector128.Create i)
+            (Vector128.Create key0) k1 (Vector128.Create(Parity ^^^ key0 ^^^ key1)) (Vector128.Create(ctr0 + key0))
+            first (first + lanes) (first + lanes + lanes) (first + lanes + lanes + lanes)
 
 /// Where a stream of Gaussian noise lives: a key (from the seed, the purpose and the training step) and
 /// a stream id (the global index of the network).
