@@ -1,6 +1,7 @@
 /// Two builds of SkipRnn in one process, each in a load context of its own, timed in alternation: round by round,
 /// a few calls of A then B (or B then A), so that the shared machine's slow drifts fall on both alike. Per round
-/// the best call of each is kept; the ratio B/A of those is what is reported, with its quartiles over the rounds.
+/// the best call of each is kept; prints, per workload, the median over the rounds of the ratio B/A of those, and
+/// the medians of A's and B's times (ms).
 ///   Runner PROBE_DIR_A PROBE_DIR_B ROUNDS
 open System
 open System.Diagnostics
@@ -44,7 +45,5 @@ let main argv =
                 best[build][r] <- Seq.min [ for _ in 1 .. calls -> call probes.[build].[w] ]
         let ratios = Array.init rounds (fun r -> best[1][r] / best[0][r]) |> Array.sort
         let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
-        printfn "%-10s A %.3f ms, B %.3f ms (medians of the rounds' best); B/A %.3f, quartiles %.3f to %.3f; B faster in %d of %d rounds"
-            name (median best[0]) (median best[1]) ratios[rounds / 2] ratios[rounds / 4] ratios[3 * rounds / 4]
-            (ratios |> Array.filter (fun x -> x < 1.0) |> Array.length) rounds
+        printfn "%s %.4f %.3f %.3f" name ratios[rounds / 2] (median best[0]) (median best[1])
     0

@@ -539,8 +539,8 @@ module internal Pointwise =
 
     /// Squared error of one row of sigmoid readouts: y → dL/dz in place over `width` (padded) columns of `row`, of
     /// which the first `outputs` are real and hold y (`sigmoidRows`); returns w·Σ (y − target)². The padding columns
-    /// count as z = 0 (y = ½): d = 0, so they add nothing to the sum and their dL/dz is the same for all. `target` holds the
-    /// row's `outputs` targets and must be readable for `width` floats (the lanes past `outputs` are ignored).
+    /// count as z = 0 (y = ½). `target` holds the row's `outputs` targets and must be readable for `width` floats (the lanes past
+    /// `outputs` are ignored).
     let sigmoidSquaredErrorRow (row: nativeptr<float32>) (target: nativeptr<float32>) (w: float32) (outputs: int) (width: int) =
         let mutable loss = 0.0f
         if Simd.hasAvx512 then
@@ -549,22 +549,13 @@ module internal Pointwise =
             let twoW = Vector512.Create(2.0f * w)
             let mutable acc = Vector512<float32>.Zero
             let mutable j = 0
-            while j + 16 <= outputs do
-                let y = vload row j
-                let d = y - Vector512.Load(NativePtr.add target j)
-                acc <- acc + d * d
-                vstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 16
-            if j < outputs then
-                let real = Vector512.LessThan(Vector512.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f), Vector512.Create(float32 (outputs - j)))
+            while j < width do
+                let lane = Vector512.Create(float32 j) + Vector512.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f, 11.0f, 12.0f, 13.0f, 14.0f, 15.0f)
+                let real = Vector512.LessThan(lane, Vector512.Create(float32 outputs))
                 let y = Vector512.ConditionalSelect(real, vload row j, half)
                 let d = Vector512.ConditionalSelect(real, y - Vector512.Load(NativePtr.add target j), Vector512<float32>.Zero)
                 acc <- acc + d * d
                 vstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 16
-            let padding = Loss.sigmoidSlope twoW Vector512<float32>.Zero half one
-            while j < width do
-                vstore padding row j
                 j <- j + 16
             loss <- w * Vector512.Sum acc
         elif Simd.hasAvx2 then
@@ -573,22 +564,13 @@ module internal Pointwise =
             let twoW = Vector256.Create(2.0f * w)
             let mutable acc = Vector256<float32>.Zero
             let mutable j = 0
-            while j + 8 <= outputs do
-                let y = hload row j
-                let d = y - Vector256.Load(NativePtr.add target j)
-                acc <- acc + d * d
-                hstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 8
-            if j < outputs then
-                let real = Vector256.LessThan(Vector256.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f), Vector256.Create(float32 (outputs - j)))
+            while j < width do
+                let lane = Vector256.Create(float32 j) + Vector256.Create(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f)
+                let real = Vector256.LessThan(lane, Vector256.Create(float32 outputs))
                 let y = Vector256.ConditionalSelect(real, hload row j, half)
                 let d = Vector256.ConditionalSelect(real, y - Vector256.Load(NativePtr.add target j), Vector256<float32>.Zero)
                 acc <- acc + d * d
                 hstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 8
-            let padding = Loss.sigmoidSlope twoW Vector256<float32>.Zero half one
-            while j < width do
-                hstore padding row j
                 j <- j + 8
             loss <- w * Vector256.Sum acc
         elif Simd.has128 then
@@ -597,22 +579,13 @@ module internal Pointwise =
             let twoW = Vector128.Create(2.0f * w)
             let mutable acc = Vector128<float32>.Zero
             let mutable j = 0
-            while j + 4 <= outputs do
-                let y = qload row j
-                let d = y - Vector128.Load(NativePtr.add target j)
-                acc <- acc + d * d
-                qstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 4
-            if j < outputs then
-                let real = Vector128.LessThan(Vector128.Create(0.0f, 1.0f, 2.0f, 3.0f), Vector128.Create(float32 (outputs - j)))
+            while j < width do
+                let lane = Vector128.Create(float32 j) + Vector128.Create(0.0f, 1.0f, 2.0f, 3.0f)
+                let real = Vector128.LessThan(lane, Vector128.Create(float32 outputs))
                 let y = Vector128.ConditionalSelect(real, qload row j, half)
                 let d = Vector128.ConditionalSelect(real, y - Vector128.Load(NativePtr.add target j), Vector128<float32>.Zero)
                 acc <- acc + d * d
                 qstore (Loss.sigmoidSlope twoW d y one) row j
-                j <- j + 4
-            let padding = Loss.sigmoidSlope twoW Vector128<float32>.Zero half one
-            while j < width do
-                qstore padding row j
                 j <- j + 4
             loss <- w * Vector128.Sum acc
         else
