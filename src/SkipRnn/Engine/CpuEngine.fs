@@ -100,7 +100,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     // share each, so that a core slowed by other work on the machine does not keep the rest waiting.
     let mutable nextNetwork = 0
 
-    let dealTo (w: int) (networks: int[]) (work: CpuBackend -> int -> unit) =
+    let claimNetworks (w: int) (networks: int[]) (work: CpuBackend -> int -> unit) =
         let mutable i = Interlocked.Increment &nextNetwork - 1
         while i < networks.Length do
             work backends[w] networks[i]
@@ -108,11 +108,11 @@ type CpuEngine(arch: Architecture, ?workers: int) =
 
     // The work and the delegate are values built once, so that a call allocates nothing for them.
     let gradientWork: CpuBackend -> int -> unit = gradientOf
-    let gradientWorker = Action<int>(fun w -> dealTo w callNetworks gradientWork)
+    let gradientWorker = Action<int>(fun w -> claimNetworks w callNetworks gradientWork)
 
     let forEachNetwork (networks: int[]) (work: CpuBackend -> int -> unit) =
         nextNetwork <- 0
-        shares.Run(Action<int>(fun w -> dealTo w networks work))
+        shares.Run(Action<int>(fun w -> claimNetworks w networks work))
 
     member _.Architecture = arch
     member _.Workers = workers

@@ -33,9 +33,9 @@ module Threefry =
     /// Threefry's 20 rounds on four independent blocks at once, (x0, x1) = (counter0 + key0, counter1 + key1) of
     /// each, for words of any type with + and ⊕ (vectors of uint32 here): the rounds of `block`, interleaved so that
     /// the processor overlaps the four chains of add-rotate-xor (one chain alone is bound by its latency; the four
-    /// one after the other ran 5 % slower), and written out, so that every rotation count is a constant, an
-    /// immediate in vector code (with the counts loaded from `rotations` in a loop, evaluations took 4 % longer at
-    /// 512 bits and 8 % at 256; scripts/ab-speed.sh). `rotl x r` rotates left by r; `count i` is i as a word.
+    /// one after the other ran about 5 % slower), and written out, so that every rotation count is a constant, an
+    /// immediate in vector code (with the counts loaded from `rotations` in a loop, evaluations took 8 % longer at
+    /// 256 bits, about 4 % at 512; scripts/ab-speed.sh). `rotl x r` rotates left by r; `count i` is i as a word.
     let inline private fourBlocks ([<InlineIfLambda>] rotl: 'W -> int -> 'W) ([<InlineIfLambda>] count: uint32 -> 'W)
                                   (k0: 'W) (k1: 'W) (k2: 'W) (start: 'W) (a1: 'W) (b1: 'W) (c1: 'W) (d1: 'W) =
         let mutable a0 = start
