@@ -95,11 +95,11 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         let result = (k.EndBackward callGradients)[0]
         if Double.IsFinite result.Loss && result.PeakActivity <= callDivergence then callLosses[m] <- result.Loss
 
-    /// Worker w's share of `networks`: networks w, w + workers, …, on its own backend.
-    // The next network of the call in progress to claim. Workers claim networks one at a time rather than a fixed
-    // share each, so that a core slowed by other work on the machine does not keep the rest waiting.
+    // The next network of the call in progress to claim (reset before each call).
     let mutable nextNetwork = 0
 
+    /// Worker w's part of `networks`, on its own backend: the networks it claims one at a time, rather than a fixed
+    /// share, so that a core slowed by other work on the machine does not keep the rest waiting.
     let claimNetworks (w: int) (networks: int[]) (work: CpuBackend -> int -> unit) =
         let mutable i = Interlocked.Increment &nextNetwork - 1
         while i < networks.Length do
