@@ -29,10 +29,8 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
         printfn "%-34s %12.4f %14.2f %10.1f %9.2f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
     let methods = if quick then [ Control ] else benchedMethods
     for method in methods do
-        let seconds, flops, all = Benchmark.timeTrainingStepOn device { config with Method = method } repeats
-        show (Benchmark.result (sprintf "%s, M = %d" method.Label config.Networks) seconds flops all peak)
-    let seconds, flops, all = Benchmark.timeEvaluationOn device config repeats
-    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) seconds flops all peak)
+        show (Benchmark.result (sprintf "%s, M = %d" method.Label config.Networks) (Benchmark.timeTrainingStepOn device { config with Method = method } repeats) peak)
+    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) (Benchmark.timeEvaluationOn device config repeats) peak)
     printfn "(the paper's GPU: 0.43 s per training step of 100 networks, control on dmc, Table 1)"
     let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
     let arch = RunConfig.architecture config task
@@ -46,8 +44,7 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
                 printfn "  M = %6d   needs about %.1f GiB: does not fit" m (float m * perNetwork / float (1L <<< 30))
             else
                 try
-                    let seconds, flops, all = Benchmark.timeTrainingStepOn device { config with Networks = m } repeats
-                    show (Benchmark.result (sprintf "  M = %d" m) seconds flops all peak)
+                    show (Benchmark.result (sprintf "  M = %d" m) (Benchmark.timeTrainingStepOn device { config with Networks = m } repeats) peak)
                 with e -> printfn "  M = %6d   failed: %s" m (e.Message.Split('\n')[0])
     printfn ""
     printfn "device memory per network (training and evaluation): %.2f MiB; largest M that fits (estimate): %d"
@@ -82,20 +79,21 @@ let run (args: ParseResults<BenchArgs>) =
         printfn "  the C loop of scripts/fma-peak.c, same run: %s; ours is %.1f%% of it" line (100.0 * peak / reference)
     | Error why -> printfn "  the C loop of scripts/fma-peak.c could not be run (%s)" why
     printfn ""
-    printfn "%-34s %12s %14s %10s %10s %14s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak" "all products GF" "of peak"
+    printfn "%-34s %12s %14s %10s %10s %10s %14s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak" "fastest" "all products GF" "of peak"
     let show (r: BenchResult) =
-        printfn "%-34s %12.4f %14.2f %10.1f %9.1f%% %14.2f %9.1f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond
-            (100.0 * r.FractionOfPeak) (r.AllFlops / 1e9) (100.0 * r.FractionOfPeakAll)
+        printfn "%-34s %12.4f %14.2f %10.1f %9.1f%% %9.1f%% %14.2f %9.1f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond
+            (100.0 * r.FractionOfPeak) (100.0 * r.BestFractionOfPeak) (r.AllFlops / 1e9) (100.0 * r.FractionOfPeakAll)
     let training =
         [ for method in benchedMethods do
-            let seconds, flops, all = Benchmark.timeTrainingStep { config with Method = method } repeats
-            show (Benchmark.result method.Label seconds flops all peak)
-            yield seconds ]
-    let evaluation, flops, all = Benchmark.timeEvaluation config repeats
-    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) evaluation flops all peak)
-    printfn "(recurrent GF: the recurrent products only, as SPEC counts; all products: with the readout, which reads %d outputs"
+            let r = Benchmark.result method.Label (Benchmark.timeTrainingStep { config with Method = method } repeats) peak
+            show r
+            yield r.Seconds ]
+    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) (Benchmark.timeEvaluation config repeats) peak)
+    printfn "(medians of %d timed steps, each step's rate from its own batch, whose jittered trials vary its length;" repeats
+    printfn " fastest: the fastest step's share, like for like with the peak, the best of its intervals;"
+    printfn " recurrent GF: the recurrent products only, as SPEC counts; all products: with the readout, which reads %d"
         (SkipRnn.Tasks.Catalog.tryFind task).Value.OutputSize
-    printfn " from N units at every step with loss, and the input currents)"
+    printfn " outputs from N units at every step with loss, and the input currents)"
     let evaluating = Benchmark.timeTrainerEvaluation config repeats / float config.EvaluateEvery
     printfn "what a user waits for per training step of control, with an evaluation every %d steps: %.4f s (%.0f%% of it evaluating;"
         config.EvaluateEvery (training.Head + evaluating) (100.0 * evaluating / (training.Head + evaluating))
@@ -106,7 +104,7 @@ let run (args: ParseResults<BenchArgs>) =
         let lengths =
             [ for delay in [ 0.5; 1.0; 2.0; 4.0 ] do
                 let c = { config with Timing = { config.Timing with Delay = delay } }
-                let seconds, _, _ = Benchmark.timeTrainingStep c repeats
+                let seconds = Benchmark.medianSeconds (Benchmark.timeTrainingStep c repeats)
                 let steps = int (Math.Round((c.Timing.BurnIn + c.Timing.Fixation + 2.0 * c.Timing.Stimulus + delay + c.Timing.Response) / c.Timing.Dt))
                 printfn "  T = %5d steps   %.4f s/step" steps seconds
                 yield float steps, seconds ]
@@ -115,7 +113,7 @@ let run (args: ParseResults<BenchArgs>) =
         printfn "cost against the number of networks M (control):"
         let sizes =
             [ for m in [ networks / 4; networks / 2; networks; 2 * networks ] |> List.filter (fun m -> m >= 1) |> List.distinct do
-                let seconds, _, _ = Benchmark.timeTrainingStep { config with Networks = m } repeats
+                let seconds = Benchmark.medianSeconds (Benchmark.timeTrainingStep { config with Networks = m } repeats)
                 printfn "  M = %5d   %.4f s/step" m seconds
                 yield float m, seconds ]
         let slope, intercept, deviation = Benchmark.linearFit sizes

@@ -166,3 +166,30 @@ let sharesTests =
             shares.Run(counting runs)
             Expect.equal runs [| 2; 2; 2 |] "the next call ran every share, and raised nothing"
     ]
+
+[<Tests>]
+let benchTests =
+    testList "bench's shares of the peak" [
+        testCase "each step's rate comes from its own operations; the median and the fastest of the rates" <| fun () ->
+            // Rates 100, 150 and 120 GFLOP/s: from the mean operations over the median seconds it would read 173.
+            let timings = { Seconds = [| 1.0; 2.0; 1.0 |]; RecurrentFlops = [| 100e9; 300e9; 120e9 |]; AllFlops = [| 200e9; 400e9; 150e9 |] }
+            let r = Benchmark.result "x" timings 300.0
+            Expect.equal r.Seconds 1.0 "median seconds"
+            Expect.floatClose Accuracy.veryHigh r.GflopsPerSecond 120.0 "median rate"
+            Expect.floatClose Accuracy.veryHigh r.FractionOfPeak 0.4 "median share"
+            Expect.floatClose Accuracy.veryHigh r.BestFractionOfPeak 0.5 "fastest share"
+            Expect.floatClose Accuracy.veryHigh r.FractionOfPeakAll (200.0 / 300.0) "median share, all products"
+            Expect.floatClose Accuracy.veryHigh r.RecurrentFlops (520e9 / 3.0) "mean operations"
+        testCase "the operations of each timed training step are those of the batch it trained on" <| fun () ->
+            let config = { RunConfig.Default with Task = "dmc"; Networks = 2; Trials = 4 }
+            let timings = Benchmark.timeTrainingStep config 3
+            use t = new Trainer(config, (Catalog.tryFind "dmc").Value)
+            // The bench times the steps after its 3 warm-up steps.
+            let expected =
+                [| for step in 3 .. 5 ->
+                    let struct (_, prepared, _, _) = t.TrainingBatch step
+                    Flops.recurrentTrainingStep t.Architecture prepared * 2.0 |]
+            Expect.equal timings.RecurrentFlops expected "operations per timed step"
+            Expect.isGreaterThan (Array.distinct expected).Length 1 "the jittered batches differ in length (the test's premise)"
+            Expect.equal timings.Seconds.Length 3 "one time per step"
+    ]

@@ -175,3 +175,51 @@ let allocationTests =
             let perStep = float (GC.GetAllocatedBytesForCurrentThread() - before) / 3.0
             Expect.isLessThan perStep 300_000.0 (sprintf "%.0f bytes a step on the training thread" perStep)
     ]
+
+[<Tests>]
+let cpuTrainStepTests =
+    testList "the CPU training step" [
+        testCase "each listed network with a finite gradient gets Adam's update of its own gradient, on whichever worker" <| fun () ->
+            // Adam runs on the worker right after a network's gradient: the parameters must be those of computing
+            // every gradient first and then updating network after network, for any number of workers.
+            let task = (Catalog.tryFind "go").Value
+            let arch = Architecture.Standard(12, task.InputSize, task.OutputSize)
+            let batch = task.Generate { Trials = 4; Timing = Timing.Default; Jittered = false; Buffers = None } (SkipRnn.Numerics.Rng.Create 5UL)
+            let prepared = SkipRnn.Engine.PreparedBatch.prepare arch batch
+            let plan = Integrator.plan Euler batch
+            let noise = SkipRnn.Numerics.NoiseKey.Create(5UL, 1UL, 0UL)
+            let networks = 5
+            let size = arch.ParameterCount
+            let fresh () =
+                let p = Parameters.initialize arch networks 7UL
+                // Network 2's gradient is not finite; network 4 is not listed.
+                Array.fill p.Values (2 * size) size nanf
+                p
+            let listed = [| 0; 1; 2; 3 |]
+            // The reference: every gradient, then Adam network by network.
+            let expected = fresh ()
+            let adam = Adam(networks, size, 0.01)
+            use reference = new SkipRnn.Engine.CpuEngine(arch, 1)
+            let gradients = Array.zeroCreate<float32> expected.Values.Length
+            let losses = reference.Gradients(expected, listed, prepared, plan, noise, gradients)
+            for m in listed do
+                if Double.IsFinite losses[m] && Array.forall Single.IsFinite gradients[m * size .. (m + 1) * size - 1] then
+                    adam.Update(m, expected.Values, gradients)
+            for workers in [ 1; 2; 3 ] do
+                let parameters = fresh ()
+                let untouched = Array.copy parameters.Values
+                let optimizer = Adam(networks, size, 0.01)
+                use engine = new CpuTrainingEngine(arch, workers)
+                let stepLosses = Array.zeroCreate<float> networks
+                let updated = Array.create networks true
+                (engine :> ITrainingEngine).TrainStep(parameters, optimizer, listed, prepared, plan, noise, infinity, stepLosses, updated)
+                Expect.equal updated [| true; true; false; true; false |] (sprintf "%d workers: updated" workers)
+                Expect.equal [ for m in 0 .. networks - 1 -> optimizer.Steps m ] [ 1; 1; 0; 1; 0 ] (sprintf "%d workers: Adam's steps" workers)
+                Expect.isTrue (parameters.Values[2 * size .. 3 * size - 1] |> Array.forall Single.IsNaN) (sprintf "%d workers: network 2 left as it was" workers)
+                Expect.equal parameters.Values[4 * size ..] untouched[4 * size ..] (sprintf "%d workers: network 4 untouched" workers)
+                for m in [ 0; 1; 3 ] do
+                    Expect.equal parameters.Values[m * size .. (m + 1) * size - 1] expected.Values[m * size .. (m + 1) * size - 1]
+                        (sprintf "%d workers: network %d" workers m)
+                    Expect.notEqual parameters.Values[m * size .. (m + 1) * size - 1] untouched[m * size .. (m + 1) * size - 1]
+                        (sprintf "%d workers: network %d moved" workers m)
+    ]

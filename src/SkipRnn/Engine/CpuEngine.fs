@@ -84,6 +84,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     let mutable callGradients: float32[] = [||]
     let mutable callLosses: float[] = [||]
     let mutable callDivergence = infinity
+    let mutable callThen: Action<int> = null
 
     let gradientOf (backend: CpuBackend) (m: int) =
         let k = backend :> IRecurrentKernels
@@ -94,6 +95,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         Driver.backward k callPlan callBatch.Batch.BurnIn
         let result = (k.EndBackward callGradients)[0]
         if Double.IsFinite result.Loss && result.PeakActivity <= callDivergence then callLosses[m] <- result.Loss
+        if not (isNull callThen) then callThen.Invoke m
 
     // The next network of the call in progress to claim (reset before each call).
     let mutable nextNetwork = 0
@@ -120,9 +122,11 @@ type CpuEngine(arch: Architecture, ?workers: int) =
     /// Loss and gradient of each listed network on the batch, into `losses` and `gradients` (the caller's);
     /// gradients of those networks are overwritten, every other loss is NaN. A network whose loss is not finite
     /// or whose activity exceeded `divergence` somewhere in the trajectory is reported with a NaN loss (its
-    /// gradient must not be used). Allocates nothing.
+    /// gradient must not be used). `andThen` (or null) runs on the worker with each network as soon as its loss
+    /// and gradient are written, while they are still in that core's cache; it must touch nothing of the other
+    /// networks'. Allocates nothing.
     member _.GradientsInto(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
-                           noise: NoiseKey, gradients: float32[], losses: float[], divergence: float) =
+                           noise: NoiseKey, gradients: float32[], losses: float[], divergence: float, andThen: Action<int>) =
         Array.Fill(losses, nan)
         callParameters <- parameters
         callNetworks <- networks
@@ -132,14 +136,16 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         callGradients <- gradients
         callLosses <- losses
         callDivergence <- divergence
+        callThen <- andThen
         nextNetwork <- 0
-        shares.Run gradientWorker
+        try shares.Run gradientWorker
+        finally callThen <- null
 
     /// Loss and gradient of each listed network on the batch (GradientsInto, into a new array of losses).
     member this.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,
                           noise: NoiseKey, gradients: float32[], ?divergence: float) =
         let losses = Array.zeroCreate parameters.Networks
-        this.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, defaultArg divergence infinity)
+        this.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, defaultArg divergence infinity, null)
         losses
 
     /// Performance of each listed network on the batch, with the plan's dynamics (the true dynamics when

@@ -9,20 +9,39 @@ open SkipRnn.Tasks
 open SkipRnn.Model
 open SkipRnn.Engine
 
+/// The timed steps (or passes) of one configuration, each with the operations of its own batch: a training
+/// batch's trials are jittered, so its length differs from step to step (746 to 830 steps on dmc), and its count of
+/// operations with it.
+type Timings =
+    { Seconds: float[]
+      /// Recurrent-product floating-point operations of each timed step (Flops.recurrentTrainingStep · M, or the
+      /// forward product only for an evaluation): what SPEC counts.
+      RecurrentFlops: float[]
+      /// Every product of the model (Flops.trainingStep or Flops.evaluation · M).
+      AllFlops: float[] }
+    /// From each step's (seconds, recurrent operations, all operations).
+    static member OfSteps(steps: (float * float * float)[]) =
+        { Seconds = Array.map (fun (s, _, _) -> s) steps
+          RecurrentFlops = Array.map (fun (_, f, _) -> f) steps
+          AllFlops = Array.map (fun (_, _, a) -> a) steps }
+
 /// One timed configuration.
 type BenchResult =
     { Label: string
       /// Median seconds of one full training step (batch, forward, backward, Adam) or evaluation pass.
       Seconds: float
-      /// Recurrent-product floating-point operations per step (Flops.recurrentTrainingStep · M, or the
-      /// forward product only for an evaluation): what SPEC counts.
+      /// Recurrent-product operations per step, the mean over the timed steps: what SPEC counts.
       RecurrentFlops: float
+      /// The median over the timed steps of each one's recurrent operations per second.
       GflopsPerSecond: float
+      /// GflopsPerSecond over the peak.
       FractionOfPeak: float
-      /// Every product of the model (Flops.trainingStep or Flops.evaluation · M): the recurrent ones, the readout
-      /// (33 outputs of the ring tasks' layout read from N units at every step with loss) and the input currents.
+      /// The fastest step's share of the peak: like for like with the peak, which is the best of its intervals.
+      BestFractionOfPeak: float
+      /// Every product of the model: the recurrent ones, the readout (33 outputs of the ring tasks' layout read
+      /// from N units at every step with loss) and the input currents; the mean over the timed steps.
       AllFlops: float
-      /// The share of the peak counting every product.
+      /// The share of the peak counting every product (median over the timed steps).
       FractionOfPeakAll: float }
 
 /// What `skiprnn bench` measures: the training step of SPEC's configuration against the machine's own
@@ -214,39 +233,42 @@ module Benchmark =
     /// 10–20 % slower than the same method timed later with one warm-up step).
     let private warmUpSteps = 3
 
-    /// Median seconds of `repeats` training steps on a device after `warmUpSteps` steps, for a method held at its
-    /// initial θ/β.
+    /// `repeats` training steps on a device after `warmUpSteps` steps, for a method held at its initial θ/β: each
+    /// one's seconds and the operations of its own batch.
     let timeTrainingStepOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
-        let times =
-            [ for _ in 1 .. repeats do
+        let networks = float config.Networks
+        Timings.OfSteps
+            [| for _ in 1 .. repeats do
+                let step = t.State.Step
                 let clock = Stopwatch.StartNew()
                 t.TrainStep() |> ignore
-                yield clock.Elapsed.TotalSeconds ]
-        let struct (_, prepared, _, _) = t.TrainingBatch 0
-        median times, Flops.recurrentTrainingStep t.Architecture prepared * float config.Networks,
-        Flops.trainingStep t.Architecture prepared * float config.Networks
+                let seconds = clock.Elapsed.TotalSeconds
+                // The batch the step trained on, generated again (the same trials: the generator is reseeded per step).
+                let struct (_, prepared, _, _) = t.TrainingBatch step
+                yield seconds, Flops.recurrentTrainingStep t.Architecture prepared * networks, Flops.trainingStep t.Architecture prepared * networks |]
 
-    /// Median seconds of `repeats` training steps on the CPU (see timeTrainingStepOn).
+    /// `repeats` training steps on the CPU (see timeTrainingStepOn).
     let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
 
-    /// Median seconds of an evaluation pass on a device (config.EvaluationTrials trials, true dynamics).
+    /// `repeats` evaluation passes on a device (config.EvaluationTrials trials, true dynamics), all on one batch.
     let timeEvaluationOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device config
         let prepared, noise = t.EvaluationBatch 0
         let plan = SkipPlan.Empty prepared.Batch.Steps
         let all = Array.init config.Networks id
         for _ in 1 .. warmUpSteps do t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
-        let times =
-            [ for _ in 1 .. repeats do
+        let seconds =
+            [| for _ in 1 .. repeats do
                 let clock = Stopwatch.StartNew()
                 t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
-                yield clock.Elapsed.TotalSeconds ]
-        median times, Flops.recurrentForward t.Architecture prepared * float config.Networks,
-        Flops.evaluation t.Architecture prepared * float config.Networks
+                yield clock.Elapsed.TotalSeconds |]
+        { Seconds = seconds
+          RecurrentFlops = Array.create repeats (Flops.recurrentForward t.Architecture prepared * float config.Networks)
+          AllFlops = Array.create repeats (Flops.evaluation t.Architecture prepared * float config.Networks) }
 
-    /// Median seconds of an evaluation pass on the CPU.
+    /// `repeats` evaluation passes on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
 
     /// Median seconds of `repeats` evaluations as a trainer runs them on the CPU (Trainer.Evaluate: fresh trials
@@ -299,7 +321,14 @@ module Benchmark =
         ignore n
         slope, intercept, deviation
 
-    let result label seconds flops allFlops peak =
-        let gflops = flops / seconds / 1e9
-        { Label = label; Seconds = seconds; RecurrentFlops = flops; GflopsPerSecond = gflops; FractionOfPeak = gflops / peak
-          AllFlops = allFlops; FractionOfPeakAll = allFlops / seconds / 1e9 / peak }
+    /// The median seconds of timed steps.
+    let medianSeconds (timings: Timings) = median (List.ofArray timings.Seconds)
+
+    /// A configuration's line against the peak (GFLOP/s): each step's rate from its own operations and seconds.
+    let result label (timings: Timings) peak =
+        let rates (flops: float[]) = Array.map2 (fun f s -> f / s / 1e9) flops timings.Seconds
+        let recurrent = rates timings.RecurrentFlops
+        let gflops = median (List.ofArray recurrent)
+        { Label = label; Seconds = medianSeconds timings; RecurrentFlops = Array.average timings.RecurrentFlops
+          GflopsPerSecond = gflops; FractionOfPeak = gflops / peak; BestFractionOfPeak = Array.max recurrent / peak
+          AllFlops = Array.average timings.AllFlops; FractionOfPeakAll = median (List.ofArray (rates timings.AllFlops)) / peak }

@@ -41,6 +41,20 @@ type CpuTrainingEngine(arch: Architecture, ?workers: int) =
             if not (Single.IsFinite v) then ok <- false
         ok
 
+    // What Adam's update of one network reads, set for each TrainStep (so that its delegate is built once).
+    let mutable stepParameters = Unchecked.defaultof<Parameters>
+    let mutable stepAdam = Unchecked.defaultof<Adam>
+    let mutable stepLosses: float[] = [||]
+    let mutable stepUpdated: bool[] = [||]
+    // Run by the engine's worker right after network m's gradient: each network's Adam state and parameters are
+    // its own, so the networks can be updated in any order, on any core.
+    let update =
+        Action<int>(fun m ->
+            let size = arch.ParameterCount
+            if Double.IsFinite stepLosses[m] && allFinite (ReadOnlySpan(gradients, m * size, size)) then
+                stepAdam.Update(m, stepParameters.Values, gradients)
+                stepUpdated[m] <- true)
+
     member _.Engine = engine
 
     interface ITrainingEngine with
@@ -48,13 +62,12 @@ type CpuTrainingEngine(arch: Architecture, ?workers: int) =
         member _.Architecture = arch
         member _.TrainStep(parameters, adam, networks, batch, plan, noise, divergence, losses, updated) =
             if gradients.Length <> parameters.Values.Length then gradients <- Array.zeroCreate parameters.Values.Length
-            engine.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, divergence)
-            let size = arch.ParameterCount
             Array.Fill(updated, false)
-            for m in networks do
-                if Double.IsFinite losses[m] && allFinite (ReadOnlySpan(gradients, m * size, size)) then
-                    adam.Update(m, parameters.Values, gradients)
-                    updated[m] <- true
+            stepParameters <- parameters
+            stepAdam <- adam
+            stepLosses <- losses
+            stepUpdated <- updated
+            engine.GradientsInto(parameters, networks, batch, plan, noise, gradients, losses, divergence, update)
         member _.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence) =
             engine.Gradients(parameters, networks, batch, plan, noise, gradients, ?divergence = divergence)
         member _.Evaluate(parameters, networks, batch, plan, noise) = engine.Evaluate(parameters, networks, batch, plan, noise)
