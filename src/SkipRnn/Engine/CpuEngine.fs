@@ -138,8 +138,7 @@ type CpuEngine(arch: Architecture, ?workers: int) =
         callDivergence <- divergence
         callThen <- andThen
         nextNetwork <- 0
-        try shares.Run gradientWorker
-        finally callThen <- null
+        shares.Run gradientWorker
 
     /// Loss and gradient of each listed network on the batch (GradientsInto, into a new array of losses).
     member this.Gradients(parameters: Parameters, networks: int[], batch: PreparedBatch, plan: SkipPlan,

@@ -19,11 +19,6 @@ type Timings =
       RecurrentFlops: float[]
       /// Every product of the model (Flops.trainingStep or Flops.evaluation · M).
       AllFlops: float[] }
-    /// From each step's (seconds, recurrent operations, all operations).
-    static member OfSteps(steps: (float * float * float)[]) =
-        { Seconds = Array.map (fun (s, _, _) -> s) steps
-          RecurrentFlops = Array.map (fun (_, f, _) -> f) steps
-          AllFlops = Array.map (fun (_, _, a) -> a) steps }
 
 /// One timed configuration.
 type BenchResult =
@@ -239,15 +234,17 @@ module Benchmark =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
         let networks = float config.Networks
-        Timings.OfSteps
-            [| for _ in 1 .. repeats do
-                let step = t.State.Step
-                let clock = Stopwatch.StartNew()
-                t.TrainStep() |> ignore
-                let seconds = clock.Elapsed.TotalSeconds
-                // The batch the step trained on, generated again (the same trials: the generator is reseeded per step).
-                let struct (_, prepared, _, _) = t.TrainingBatch step
-                yield seconds, Flops.recurrentTrainingStep t.Architecture prepared * networks, Flops.trainingStep t.Architecture prepared * networks |]
+        let timings = { Seconds = Array.zeroCreate repeats; RecurrentFlops = Array.zeroCreate repeats; AllFlops = Array.zeroCreate repeats }
+        for i in 0 .. repeats - 1 do
+            let step = t.State.Step
+            let clock = Stopwatch.StartNew()
+            t.TrainStep() |> ignore
+            timings.Seconds[i] <- clock.Elapsed.TotalSeconds
+            // The batch the step trained on, generated again (the same trials: the generator is reseeded per step).
+            let struct (_, prepared, _, _) = t.TrainingBatch step
+            timings.RecurrentFlops[i] <- Flops.recurrentTrainingStep t.Architecture prepared * networks
+            timings.AllFlops[i] <- Flops.trainingStep t.Architecture prepared * networks
+        timings
 
     /// `repeats` training steps on the CPU (see timeTrainingStepOn).
     let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
