@@ -106,7 +106,7 @@ type CpuBackend(arch: Architecture) =
             let segRow = trials * inputs
             prepared.SegmentInputs.AsSpan(0, prepared.Segments * segRow).CopyTo(ws.SegmentInputs.Span)
             for s in 0 .. prepared.Segments - 1 do
-                Gemm.multiply trials ninp inputs (NativePtr.add ws.SegmentInputs.Ptr (s * segRow)) inputs 1
+                Gemm.multiply trials arch.InputUnits inputs (NativePtr.add ws.SegmentInputs.Ptr (s * segRow)) inputs 1
                     ws.WinT.Ptr ninp (NativePtr.add ws.Currents.Ptr (s * rowSize ())) np false
             (span (ws.StateBefore 0) (rowSize ())).Clear()
             (span ws.Eta.Ptr (rowSize ())).Clear()
@@ -126,7 +126,7 @@ type CpuBackend(arch: Architecture) =
             if scoresOnly && t > burnIn () then counts <- CpuReadout.countStep ws arch batch.Batch (t - 1) rIn counts
             if not (isNull (box recording)) then recording.BeforeStep t
             if noisy then fillNoise (t + 1)
-            Gemm.multiply trials np n rIn np 1 ws.Wt.Ptr np ws.Pre.Ptr np false
+            Gemm.multiply trials n n rIn np 1 ws.Wt.Ptr np ws.Pre.Ptr np false
             if relu then
                 let active = if storing then ws.ActiveOf(t - burnIn ()) else NativePtr.nullPtr
                 Pointwise.eulerRelu trials np n ws.Pre.Ptr ws.Bias.Ptr h ws.Eta.Ptr batch.NoiseScale ws.Alpha.Ptr rIn rOut ws.Delta.Ptr active
@@ -142,7 +142,7 @@ type CpuBackend(arch: Architecture) =
             let trials = trials ()
             let r = ws.StateBefore(f.ChoiceSteps[k] + 1)
             let z = ws.Z.Ptr
-            Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
+            Gemm.multiply trials outputs arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
             let segment = batch.SegmentOf[f.Windows[k].Start]
             let x = NativePtr.add ws.SegmentInputs.Ptr (segment * trials * inputs)
             for b in 0 .. trials - 1 do
@@ -155,7 +155,7 @@ type CpuBackend(arch: Architecture) =
                 let right = choice = f.Correct[k * trials + b]
                 NativePtr.set row f.CorrectInput (if right then 1.0f else 0.0f)
                 NativePtr.set row f.WrongInput (if right then 0.0f else 1.0f)
-            Gemm.multiply trials ninp inputs x inputs 1 ws.WinT.Ptr ninp (NativePtr.add ws.Currents.Ptr (segment * rowSize ())) np false
+            Gemm.multiply trials arch.InputUnits inputs x inputs 1 ws.WinT.Ptr ninp (NativePtr.add ws.Currents.Ptr (segment * rowSize ())) np false
 
         member _.Combine(destination, a, x, b, y) =
             ws.Reserve destination
@@ -196,8 +196,8 @@ type CpuBackend(arch: Architecture) =
             // carry += δ·W  (to the state before step t through the recurrent product);  ∂Wᵀ += r δᵀ. (∂W += δ rᵀ
             // would be contiguous for EndBackward but round differently: the AVX2 kernel sums a lone row's even and
             // odd trials apart, and the lone rows would be other units'.)
-            Gemm.multiply trials np n ws.StepDelta.Ptr np 1 ws.W.Ptr np ws.Carry.Ptr np true
-            Gemm.multiply n np trials (NativePtr.add ws.States.Ptr (k * row)) 1 np ws.StepDelta.Ptr np ws.DWt.Ptr np true
+            Gemm.multiply trials n n ws.StepDelta.Ptr np 1 ws.W.Ptr np ws.Carry.Ptr np true
+            Gemm.multiply n n trials (NativePtr.add ws.States.Ptr (k * row)) 1 np ws.StepDelta.Ptr np ws.DWt.Ptr np true
 
         member _.EndBackward(gradients) =
             let row = rowSize ()
@@ -212,7 +212,7 @@ type CpuBackend(arch: Architecture) =
             for s in 0 .. segments - 1 do
                 for b in 0 .. trials - 1 do
                     Pointwise.accumulate n (NativePtr.add ws.CurrentGrads.Ptr (s * row + b * np)) (g layout.Bias)
-            Gemm.multiply inputs ninp (segments * trials) ws.SegmentInputs.Ptr 1 inputs ws.CurrentGrads.Ptr np ws.DWinT.Ptr ninp false
+            Gemm.multiply inputs arch.InputUnits (segments * trials) ws.SegmentInputs.Ptr 1 inputs ws.CurrentGrads.Ptr np ws.DWinT.Ptr ninp false
             let dWinT = ws.DWinT.Ptr
             for i in 0 .. arch.InputUnits - 1 do
                 let gi = g (layout.InputWeights + i * inputs)

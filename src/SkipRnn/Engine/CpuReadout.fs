@@ -22,15 +22,16 @@ module internal CpuReadout =
         let op = ws.OutputsPadded
         let np = ws.Padded
         let outputs = arch.Outputs
+        // The adjoint and ∂W_out over the output population, from the start of its first vector.
         let outFirst = arch.OutputStart / 16 * 16
-        let outWidth = (arch.OutputStart + arch.OutputUnits + 15) / 16 * 16 - outFirst
+        let outColumns = arch.OutputStart + arch.OutputUnits - outFirst
         let weights = ReadOnlySpan(tb.LossWeights, t * trials, trials)
         let mutable loss = lossSoFar
         if weights.IndexOfAnyExcept(0.0f) >= 0 then
             let r = ws.StateBefore(t + 1)
             let z = ws.Z.Ptr
             // z = W_out r_out, then dL/dz row by row.
-            Gemm.multiply trials op arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
+            Gemm.multiply trials outputs arch.OutputUnits (NativePtr.add r arch.OutputStart) np 1 ws.WoutT.Ptr op z op false
             if arch.Readout = Sigmoid then Pointwise.sigmoidRows trials outputs op z
             use targets = fixed tb.Targets
             for b in 0 .. trials - 1 do
@@ -55,17 +56,17 @@ module internal CpuReadout =
                         let target = ReadOnlySpan(tb.Targets, tb.OutputIndex(t, b), outputs)
                         loss <- loss + Loss.rowLossAndGradient Softmax wgt row target outputs
                         row.Slice(outputs).Clear()
-            Gemm.multiply trials outWidth outputs z op 1 (NativePtr.add ws.WoutFull.Ptr outFirst) np
+            Gemm.multiply trials outColumns outputs z op 1 (NativePtr.add ws.WoutFull.Ptr outFirst) np
                 (NativePtr.add ws.Adjoint.Ptr outFirst) np true
-            Gemm.multiply outputs outWidth trials z 1 op (NativePtr.add r outFirst) np
+            Gemm.multiply outputs outColumns trials z 1 op (NativePtr.add r outFirst) np
                 (NativePtr.add ws.DWoutFull.Ptr outFirst) np true
         loss
 
     /// y = g(W_out r_out) of `rows` consecutive states from `states` into `y` ([rows, Op]): of the first `outputs`
-    /// outputs at least (whole vectors of 16; a sigmoid's outputs are independent, so the rest can wait).
+    /// outputs at least (the product's whole vectors; a sigmoid's outputs are independent, so the rest can wait).
     let private read (ws: CpuWorkspace) (arch: Architecture) (rows: int) (outputs: int) (states: nativeptr<float32>) (y: nativeptr<float32>) =
         let op = ws.OutputsPadded
-        let columns = if arch.Readout = Sigmoid then min op ((outputs + 15) / 16 * 16) else op
+        let columns = if arch.Readout = Sigmoid then outputs else arch.Outputs
         Gemm.multiply rows columns arch.OutputUnits (NativePtr.add states arch.OutputStart) ws.Padded 1 ws.WoutT.Ptr op y op false
         match arch.Readout with
         | Sigmoid -> Pointwise.sigmoidRows rows (min outputs arch.Outputs) op y

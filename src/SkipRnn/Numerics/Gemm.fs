@@ -11,11 +11,31 @@ open Microsoft.FSharp.NativeInterop
 ///     C[i, 0:n] (+)= Σ_k A(i, k) · B[k, 0:n],    A(i, k) = a[i·ai + k·ak]
 ///
 /// B and C are row-major with row strides ldb and ldc; A is addressed through two strides, so the same
-/// kernel reads A or its transpose. n must be a multiple of 16 (buffers are padded to it). The AVX-512
-/// path keeps a 4 × 64 block of C in 16 registers and streams k; the AVX2 path a 4 × 16 block in 8 (AVX2
-/// has 16 registers, and 8 independent sums cover the latency of its two FMA units); the 128-bit path (NEON on
-/// ARM, SSE on x64) a 4 × 8 block in 8; processors without any get plain scalar code.
+/// kernel reads A or its transpose. The AVX-512 path keeps a 4 × 64 block of C in 16 registers and streams k;
+/// the AVX2 path a 4 × 16 block in 8 (AVX2 has 16 registers, and 8 independent sums cover the latency of its
+/// two FMA units); the 128-bit path (NEON on ARM, SSE on x64) a 4 × 8 block in 8; processors without any get
+/// plain scalar code.
+///
+/// n is the number of columns wanted, and B and C must hold `padded n` (whole vectors of 16). Each path computes
+/// whole vectors of its own width, 16, 8 or 4 columns, so that at N = 50 AVX2 computes 56 columns and the 128-bit
+/// path 52, not 64: an eighth and a fifth less arithmetic. A column gets the same sums in the same order whatever
+/// n is (a block's columns are independent), so the columns wanted come out bit for bit as with n = padded n. Of
+/// the columns past n, up to padded n, those a path computes anyway get their products like any other, and the
+/// rest are set to zero when overwriting and left as they are when accumulating: where B's columns past n are
+/// zero, as in the engine's padded buffers, every column comes out as with n = padded n (for finite A).
 module Gemm =
+
+    /// n rounded up to whole vectors of 16 floats: the padding of every buffer the kernels touch.
+    let padded (n: int) = (n + 15) / 16 * 16
+
+    /// Columns computed past n by a path of `width` lanes, up to padded n: zeroed when overwriting, left as they
+    /// are when accumulating.
+    let private clearTail (m: int) (n: int) (width: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let computed = (n + width - 1) / width * width
+        if not accumulate && computed < padded n then
+            for i in 0 .. m - 1 do
+                let row = NativePtr.add c (i * ldc)
+                for j in computed .. padded n - 1 do NativePtr.set row j 0.0f
 
     let inline private bcast (p: nativeptr<float32>) = Vector512.Create(NativePtr.read p)
     let inline private load (p: nativeptr<float32>) (o: int) = Vector512.Load(NativePtr.add p o)
@@ -261,6 +281,77 @@ module Gemm =
             r0 <- fma256 a0 (load256 pb 0) r0; r1 <- fma256 a0 (load256 pb 8) r1
         Vector256.Store(r0 + s0, c); Vector256.Store(r1 + s1, NativePtr.add c 8)
 
+    /// AVX2: eight rows, columns j0..j0+7: the last 8 columns of a width that is an odd number of 8-lane vectors
+    /// (56 at N = 50), eight sums in flight as in `block4x16`.
+    let private block8x8w256 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector256<float32>.Zero
+        let row (r: int) = NativePtr.add c (r * ldc)
+        let mutable r0 = if acc then load256 (row 0) 0 else z
+        let mutable r1 = if acc then load256 (row 1) 0 else z
+        let mutable r2 = if acc then load256 (row 2) 0 else z
+        let mutable r3 = if acc then load256 (row 3) 0 else z
+        let mutable r4 = if acc then load256 (row 4) 0 else z
+        let mutable r5 = if acc then load256 (row 5) 0 else z
+        let mutable r6 = if acc then load256 (row 6) 0 else z
+        let mutable r7 = if acc then load256 (row 7) 0 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load256 pb 0
+            r0 <- fma256 (Vector256.Create(NativePtr.read pa)) bv r0
+            r1 <- fma256 (Vector256.Create(NativePtr.get pa ai)) bv r1
+            r2 <- fma256 (Vector256.Create(NativePtr.get pa (2 * ai))) bv r2
+            r3 <- fma256 (Vector256.Create(NativePtr.get pa (3 * ai))) bv r3
+            r4 <- fma256 (Vector256.Create(NativePtr.get pa (4 * ai))) bv r4
+            r5 <- fma256 (Vector256.Create(NativePtr.get pa (5 * ai))) bv r5
+            r6 <- fma256 (Vector256.Create(NativePtr.get pa (6 * ai))) bv r6
+            r7 <- fma256 (Vector256.Create(NativePtr.get pa (7 * ai))) bv r7
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector256.Store(r0, row 0); Vector256.Store(r1, row 1); Vector256.Store(r2, row 2); Vector256.Store(r3, row 3)
+        Vector256.Store(r4, row 4); Vector256.Store(r5, row 5); Vector256.Store(r6, row 6); Vector256.Store(r7, row 7)
+
+    /// AVX2: four rows, columns j0..j0+7 (the last four-row block of `block8x8w256`'s columns, when the rows in
+    /// blocks of four are not a multiple of eight).
+    let private block4x8w256 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector256<float32>.Zero
+        let row (r: int) = NativePtr.add c (r * ldc)
+        let mutable r0 = if acc then load256 (row 0) 0 else z
+        let mutable r1 = if acc then load256 (row 1) 0 else z
+        let mutable r2 = if acc then load256 (row 2) 0 else z
+        let mutable r3 = if acc then load256 (row 3) 0 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load256 pb 0
+            r0 <- fma256 (Vector256.Create(NativePtr.read pa)) bv r0
+            r1 <- fma256 (Vector256.Create(NativePtr.get pa ai)) bv r1
+            r2 <- fma256 (Vector256.Create(NativePtr.get pa (2 * ai))) bv r2
+            r3 <- fma256 (Vector256.Create(NativePtr.get pa (3 * ai))) bv r3
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector256.Store(r0, row 0); Vector256.Store(r1, row 1); Vector256.Store(r2, row 2); Vector256.Store(r3, row 3)
+
+    /// AVX2: one row, columns j0..j0+7, with `block1x16`'s sums over even and odd k.
+    let private block1x8w256 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (acc: bool) =
+        let z = Vector256<float32>.Zero
+        let mutable r0 = if acc then load256 c 0 else z
+        let mutable s0 = z
+        let mutable pa = a
+        let mutable pb = b
+        let mutable kk = 0
+        while kk + 2 <= k do
+            r0 <- fma256 (Vector256.Create(NativePtr.read pa)) (load256 pb 0) r0
+            s0 <- fma256 (Vector256.Create(NativePtr.get pa ak)) (load256 (NativePtr.add pb ldb) 0) s0
+            pa <- NativePtr.add pa (2 * ak)
+            pb <- NativePtr.add pb (2 * ldb)
+            kk <- kk + 2
+        if kk < k then r0 <- fma256 (Vector256.Create(NativePtr.read pa)) (load256 pb 0) r0
+        Vector256.Store(r0 + s0, c)
+
     let inline private load128 (p: nativeptr<float32>) (o: int) = Vector128.Load(NativePtr.add p o)
     /// a·b + c: fused where the processor has it (NEON, x64 with FMA), a multiply and an add otherwise.
     let inline private fma128 (a: Vector128<float32>) (b: Vector128<float32>) (c: Vector128<float32>) =
@@ -320,15 +411,82 @@ module Gemm =
         Vector128.Store(r0, c); Vector128.Store(r1, NativePtr.add c 4)
         Vector128.Store(r2, NativePtr.add c 8); Vector128.Store(r3, NativePtr.add c 12)
 
+    /// 128-bit: eight rows, columns j0..j0+3: the last 4 columns of a width that is an odd number of 4-lane
+    /// vectors (52 at N = 50), eight sums in flight as in `block4x8`.
+    let private block8x4w128 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector128<float32>.Zero
+        let row (r: int) = NativePtr.add c (r * ldc)
+        let mutable r0 = if acc then load128 (row 0) 0 else z
+        let mutable r1 = if acc then load128 (row 1) 0 else z
+        let mutable r2 = if acc then load128 (row 2) 0 else z
+        let mutable r3 = if acc then load128 (row 3) 0 else z
+        let mutable r4 = if acc then load128 (row 4) 0 else z
+        let mutable r5 = if acc then load128 (row 5) 0 else z
+        let mutable r6 = if acc then load128 (row 6) 0 else z
+        let mutable r7 = if acc then load128 (row 7) 0 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load128 pb 0
+            r0 <- fma128 (Vector128.Create(NativePtr.read pa)) bv r0
+            r1 <- fma128 (Vector128.Create(NativePtr.get pa ai)) bv r1
+            r2 <- fma128 (Vector128.Create(NativePtr.get pa (2 * ai))) bv r2
+            r3 <- fma128 (Vector128.Create(NativePtr.get pa (3 * ai))) bv r3
+            r4 <- fma128 (Vector128.Create(NativePtr.get pa (4 * ai))) bv r4
+            r5 <- fma128 (Vector128.Create(NativePtr.get pa (5 * ai))) bv r5
+            r6 <- fma128 (Vector128.Create(NativePtr.get pa (6 * ai))) bv r6
+            r7 <- fma128 (Vector128.Create(NativePtr.get pa (7 * ai))) bv r7
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector128.Store(r0, row 0); Vector128.Store(r1, row 1); Vector128.Store(r2, row 2); Vector128.Store(r3, row 3)
+        Vector128.Store(r4, row 4); Vector128.Store(r5, row 5); Vector128.Store(r6, row 6); Vector128.Store(r7, row 7)
+
+    /// 128-bit: four rows, columns j0..j0+3 (the last four-row block of `block8x4w128`'s columns).
+    let private block4x4w128 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector128<float32>.Zero
+        let row (r: int) = NativePtr.add c (r * ldc)
+        let mutable r0 = if acc then load128 (row 0) 0 else z
+        let mutable r1 = if acc then load128 (row 1) 0 else z
+        let mutable r2 = if acc then load128 (row 2) 0 else z
+        let mutable r3 = if acc then load128 (row 3) 0 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load128 pb 0
+            r0 <- fma128 (Vector128.Create(NativePtr.read pa)) bv r0
+            r1 <- fma128 (Vector128.Create(NativePtr.get pa ai)) bv r1
+            r2 <- fma128 (Vector128.Create(NativePtr.get pa (2 * ai))) bv r2
+            r3 <- fma128 (Vector128.Create(NativePtr.get pa (3 * ai))) bv r3
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector128.Store(r0, row 0); Vector128.Store(r1, row 1); Vector128.Store(r2, row 2); Vector128.Store(r3, row 3)
+
+    /// 128-bit: one row, columns j0..j0+3 (a lone row's columns past its last whole 16).
+    let private block1x4w128 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                             (c: nativeptr<float32>) (acc: bool) =
+        let mutable r0 = if acc then load128 c 0 else Vector128<float32>.Zero
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            r0 <- fma128 (Vector128.Create(NativePtr.read pa)) (load128 pb 0) r0
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector128.Store(r0, c)
+
     /// C (+)= A·B with the 128-bit kernels (NEON on ARM, SSE on x64).
     let multiply128 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let computed = (n + 3) / 4 * 4
+        let wide = computed / 8 * 8
+        let groups = m / 4 * 4
         let mutable i = 0
-        while i + 4 <= m do
+        while i < groups do
             let ar = NativePtr.add a (i * ai)
             let cr = NativePtr.add c (i * ldc)
             let mutable j = 0
-            while j < n do
+            while j < wide do
                 block4x8 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
                 j <- j + 8
             i <- i + 4
@@ -336,14 +494,27 @@ module Gemm =
             let ar = NativePtr.add a (i * ai)
             let cr = NativePtr.add c (i * ldc)
             let mutable j = 0
-            while j < n do
+            while j + 16 <= computed do
                 block1x16w128 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
                 j <- j + 16
+            while j < computed do
+                block1x4w128 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                j <- j + 4
             i <- i + 1
+        if computed > wide then
+            // The last 4 columns of the rows in blocks of four: eight rows at a time, then four.
+            let bw = NativePtr.add b wide
+            let mutable i = 0
+            while i + 8 <= groups do
+                block8x4w128 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+                i <- i + 8
+            if i < groups then block4x4w128 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+        clearTail m n 4 c ldc accumulate
 
     /// C (+)= A·B with the AVX-512 kernels (the processor must have them).
     let multiply512 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let n = padded n
         let wide = n / 64 * 64
         let mutable i = 0
         while i + 4 <= m do
@@ -374,12 +545,15 @@ module Gemm =
     /// C (+)= A·B with the AVX2 kernels (the processor must have AVX2 and FMA).
     let multiply256 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let computed = (n + 7) / 8 * 8
+        let wide = computed / 16 * 16
+        let groups = m / 4 * 4
         let mutable i = 0
-        while i + 4 <= m do
+        while i < groups do
             let ar = NativePtr.add a (i * ai)
             let cr = NativePtr.add c (i * ldc)
             let mutable j = 0
-            while j < n do
+            while j < wide do
                 block4x16 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
                 j <- j + 16
             i <- i + 4
@@ -387,13 +561,29 @@ module Gemm =
             let ar = NativePtr.add a (i * ai)
             let cr = NativePtr.add c (i * ldc)
             let mutable j = 0
-            while j < n do
+            while j < wide do
                 block1x16 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
                 j <- j + 16
             i <- i + 1
+        if computed > wide then
+            // The last 8 columns: the rows in blocks of four eight at a time, then four; the lone rows with
+            // block1x16's split sums. Every element gets the arithmetic its 16-column block would have given it.
+            let bw = NativePtr.add b wide
+            let mutable i = 0
+            while i + 8 <= groups do
+                block8x8w256 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+                i <- i + 8
+            if i < groups then
+                block4x8w256 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+                i <- i + 4
+            while i < m do
+                block1x8w256 k (NativePtr.add a (i * ai)) ak bw ldb (NativePtr.add c (i * ldc + wide)) accumulate
+                i <- i + 1
+        clearTail m n 8 c ldc accumulate
 
     let scalar (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                        (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let n = padded n
         for i in 0 .. m - 1 do
             let ci = NativePtr.add c (i * ldc)
             if not acc then
