@@ -74,3 +74,35 @@ let identityTests =
                         if abs (a - c) > 1e-5 * scale then
                             failtestf "step %d trial %d unit %d: DASC %g, CD %g" e b i a c
     ]
+
+/// The padded lanes [N, Np) of every row: the narrower vector paths (AVX2, 128-bit) leave those past their last
+/// vector with a real unit unwritten (Gemm, Pointwise.realLanes), and the results are those of the full rows only
+/// while they hold zero, as the full rows' arithmetic keeps them. Run under SKIPRNN_SIMD=256 or 128, this checks
+/// those paths.
+[<Tests>]
+let paddingTests =
+    testList "padded lanes" [
+        testCase "stay zero through a training pass with skips" <| fun () ->
+            let arch = Architecture.Standard(50, dlygo.InputSize, dlygo.OutputSize)
+            let parameters = Parameters.initialize arch 1 5UL
+            let batch = taskBatch Timing.Default
+            let prepared = PreparedBatch.prepare arch batch
+            let plan = Integrator.plan (WithSkips(Aligned, 40, 0.5)) batch
+            use backend = new CpuBackend(arch)
+            let k = backend :> IRecurrentKernels
+            k.Begin(parameters, 0, prepared, NoiseKey.Create(8UL, 4UL, 0UL), true)
+            Driver.forward k plan prepared
+            Driver.backward k plan batch.BurnIn
+            k.EndBackward(Array.zeroCreate parameters.Values.Length) |> ignore
+            let ws = backend.Workspace
+            let n, np = arch.Units, ws.Padded
+            Expect.isGreaterThan np n "N = 50 is padded"
+            let zeroPadding (name: string) (buffer: NativeBuffer) (rows: int) =
+                for r in 0 .. rows - 1 do
+                    for j in n .. np - 1 do
+                        if buffer[r * np + j] <> 0.0f then failtestf "%s: row %d, lane %d holds %g" name r j buffer[r * np + j]
+            zeroPadding "the trajectory" ws.States ((batch.TrainedSteps + 1) * batch.Trials)
+            for name, buffer in [ "the pre-activation", ws.Pre; "the noise η", ws.Eta; "the increment Δ", ws.Delta
+                                  "the adjoint", ws.Adjoint; "the carry", ws.Carry; "δ", ws.StepDelta ] do
+                zeroPadding name buffer batch.Trials
+    ]

@@ -145,8 +145,9 @@ type IRecurrentKernels =
     /// Copy the group's parameters in (effective W under Dale's law) and set up the batch: input currents
     /// per segment, the initial noise η(0), the zero initial state. `training` keeps what the backward pass needs.
     abstract Begin: parameters: Parameters * firstNetwork: int * batch: PreparedBatch * noise: NoiseKey * training: bool -> unit
-    /// Euler step t: Δ = α ⊙ (−r + f(W r + b + h + σ η)), r ← r + Δ, then η advances.
-    abstract Step: t: int -> unit
+    /// Euler step t: Δ = α ⊙ (−r + f(W r + b + h + σ η)), r ← r + Δ, then η advances. `keepIncrement`: whether
+    /// an anchor of this step reads Δ (Increment); without, a backend need not write it.
+    abstract Step: t: int * keepIncrement: bool -> unit
     /// Closed-loop feedback k (called before the first step of its window): each trial's choice is the argmax
     /// of the readout after its choice step; the feedback input (correct or wrong) is added to the window's
     /// input for that trial.

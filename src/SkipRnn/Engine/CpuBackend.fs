@@ -81,6 +81,9 @@ type CpuBackend(arch: Architecture) =
 
     member _.Architecture = arch
 
+    /// The buffers (for tests).
+    member internal _.Workspace = ws
+
     /// Forward passes that are only scored (evaluation): the readouts are counted step by step and no trajectory
     /// is kept, so the pass stays in the cache. Not for a batch whose closed-loop feedback reads a state older than
     /// the step before its window (then the trajectory is kept anyway), nor with Trajectory, Record or Readouts.
@@ -114,7 +117,7 @@ type CpuBackend(arch: Architecture) =
                 fillNoise 0
                 Pointwise.ornsteinUhlenbeck trials n np ws.Eta.Ptr ws.Xi.Ptr 0.0f 1.0f ws.UnitMask.Ptr
 
-        member _.Step(t) =
+        member _.Step(t, keepIncrement) =
             let rIn = ws.StateBefore t
             let rOut = ws.StateBefore(t + 1)
             let row = rowSize ()
@@ -129,7 +132,8 @@ type CpuBackend(arch: Architecture) =
             Gemm.multiply trials n n rIn np 1 ws.Wt.Ptr np ws.Pre.Ptr np false
             if relu then
                 let active = if storing then ws.ActiveOf(t - burnIn ()) else NativePtr.nullPtr
-                Pointwise.eulerRelu trials np n ws.Pre.Ptr ws.Bias.Ptr h ws.Eta.Ptr batch.NoiseScale ws.Alpha.Ptr rIn rOut ws.Delta.Ptr active
+                let delta = if keepIncrement then ws.Delta.Ptr else NativePtr.nullPtr
+                Pointwise.eulerRelu trials np n ws.Pre.Ptr ws.Bias.Ptr h ws.Eta.Ptr batch.NoiseScale ws.Alpha.Ptr rIn rOut delta active
                     ws.Xi.Ptr batch.NoiseDecay gain ws.UnitMask.Ptr
             else
                 Pointwise.addInputs trials np ws.Pre.Ptr ws.Bias.Ptr h ws.Eta.Ptr batch.NoiseScale
@@ -184,7 +188,7 @@ type CpuBackend(arch: Architecture) =
             let k = t - burnIn ()
             let segmentSum = NativePtr.add ws.CurrentGrads.Ptr (batch.SegmentOf[t] * row)
             if not split then
-                if relu then Pointwise.eulerBackwardRelu trials np ws.Adjoint.Ptr ws.Alpha.Ptr (ws.ActiveOf k) ws.StepDelta.Ptr ws.Carry.Ptr segmentSum
+                if relu then Pointwise.eulerBackwardRelu trials np n ws.Adjoint.Ptr ws.Alpha.Ptr (ws.ActiveOf k) ws.StepDelta.Ptr ws.Carry.Ptr segmentSum
                 else Pointwise.eulerBackward trials np ws.Adjoint.Ptr ws.Alpha.Ptr (NativePtr.add ws.Fprime.Ptr (k * row)) ws.StepDelta.Ptr ws.Carry.Ptr segmentSum
             else
                 let fp =

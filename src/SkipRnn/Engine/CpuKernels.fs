@@ -42,8 +42,14 @@ module internal Pointwise =
     /// Whether unit i was active ([p > 0], ReLU's f') in a row of bits, 16 units to a word.
     let inline private isActive (active: nativeptr<uint16>) (i: int) = (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1
 
-    /// The ReLU Euler step with the noise update, fused, over B rows of `width`:
+    /// The lanes of a row a path of `width` lanes runs over: its vectors that hold a real unit (56 of 64 with AVX2
+    /// and 52 with 128-bit vectors at N = 50). The padded lanes past them are never written: like every padded lane
+    /// (α = 0, zero weights, masked noise) they stay zero, the value the full row's arithmetic gives them.
+    let inline private realLanes (units: int) (width: int) = (units + width - 1) / width * width
+
+    /// The ReLU Euler step with the noise update, fused, over B rows of `width` (their `realLanes`):
     ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ
+    ///   delta ← Δ (if delta ≠ null: only an anchor reads it)
     ///   active: one bit per unit, [p > 0] = f'(p), 16 units to a word (if active ≠ null)
     ///   η ← (decay·η + gain·ξ) ⊙ mask   (ξ unpadded, [B, units]; skipped when gain = 0)
     /// The vector paths take max(p, 0) as the processor's own maximum with p second: one instruction that returns p
@@ -54,7 +60,11 @@ module internal Pointwise =
                   (rIn: nativeptr<float32>) (rOut: nativeptr<float32>) (delta: nativeptr<float32>) (active: nativeptr<uint16>)
                   (xi: nativeptr<float32>) (decay: float32) (gain: float32) (mask: nativeptr<float32>) =
         let storeFp = not (NativePtr.isNullPtr active)
+        let storeDelta = not (NativePtr.isNullPtr delta)
         let noisy = gain <> 0.0f
+        // The narrower paths stop at their last vector with a real unit (see `realLanes`).
+        let lanes8 = realLanes units 8
+        let lanes4 = realLanes units 4
         if Simd.hasAvx512 then
             let s = Vector512.Create sigma
             let dv = Vector512.Create decay
@@ -72,7 +82,7 @@ module internal Pointwise =
                     if storeFp then NativePtr.set active (i >>> 4) (uint16 (Vector512.ExtractMostSignificantBits(Vector512.GreaterThan(p, zero))))
                     let r = vload rIn i
                     let step = VectorField.increment (vload alpha j) f r
-                    vstore step delta i
+                    if storeDelta then vstore step delta i
                     vstore (r + step) rOut i
                     if noisy then
                         // Lanes past `units` read the next row's samples (or the slack) and are masked to zero.
@@ -88,7 +98,7 @@ module internal Pointwise =
                 let o = b * width
                 let xiRow = NativePtr.add xi (b * units)
                 let mutable j = 0
-                while j < width do
+                while j < lanes8 do
                     let i = o + j
                     let e = hload eta i
                     let p = VectorField.preActivation (hload pre i) (hload bias j) (hload h i) s e
@@ -100,7 +110,7 @@ module internal Pointwise =
                         NativePtr.set active (i >>> 4) (if i &&& 15 = 0 then uint16 bits else word ||| uint16 (bits <<< 8))
                     let r = hload rIn i
                     let step = VectorField.increment (hload alpha j) f r
-                    hstore step delta i
+                    if storeDelta then hstore step delta i
                     hstore (r + step) rOut i
                     if noisy then
                         let x = Vector256.Load(NativePtr.add xiRow j)
@@ -115,7 +125,7 @@ module internal Pointwise =
                 let o = b * width
                 let xiRow = NativePtr.add xi (b * units)
                 let mutable j = 0
-                while j < width do
+                while j < lanes4 do
                     let i = o + j
                     let e = qload eta i
                     let p = VectorField.preActivation (qload pre i) (qload bias j) (qload h i) s e
@@ -127,7 +137,7 @@ module internal Pointwise =
                         NativePtr.set active (i >>> 4) (word ||| uint16 (bits <<< (i &&& 15)))
                     let r = qload rIn i
                     let step = VectorField.increment (qload alpha j) f r
-                    qstore step delta i
+                    if storeDelta then qstore step delta i
                     qstore (r + step) rOut i
                     if noisy then
                         let x = Vector128.Load(NativePtr.add xiRow j)
@@ -146,7 +156,7 @@ module internal Pointwise =
                         NativePtr.set active (i / 16) (if p > 0.0f then word ||| bit else word &&& ~~~bit)
                     let r = NativePtr.get rIn i
                     let step = VectorField.increment (NativePtr.get alpha j) (max p 0.0f) r
-                    NativePtr.set delta i step
+                    if storeDelta then NativePtr.set delta i step
                     NativePtr.set rOut i (r + step)
                     if noisy then
                         let x = if j < units then NativePtr.get xi (b * units + j) else 0.0f
@@ -360,10 +370,13 @@ module internal Pointwise =
     let inline private activeQuarterLanes (bits: uint32) =
         Vector128.Equals(Vector128.Create bits &&& quarterLaneBits, quarterLaneBits).AsSingle()
 
-    /// The ReLU backward Euler step without anchors, fused: δ = g ⊙ α ⊙ f' (f' from the active bits),
-    /// carry = g ⊙ (1 − α), and δ summed into its input segment's accumulator.
-    let eulerBackwardRelu (rows: int) (width: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
+    /// The ReLU backward Euler step without anchors, fused, over B rows of `width` (their `realLanes`):
+    /// δ = g ⊙ α ⊙ f' (f' from the active bits), carry = g ⊙ (1 − α), and δ summed into its input segment's
+    /// accumulator.
+    let eulerBackwardRelu (rows: int) (width: int) (units: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
                           (active: nativeptr<uint16>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
+        let lanes8 = realLanes units 8
+        let lanes4 = realLanes units 4
         if Simd.hasAvx512 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
@@ -380,7 +393,7 @@ module internal Pointwise =
         elif Simd.hasAvx2 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
-                while j < width do
+                while j < lanes8 do
                     let i = b * width + j
                     let gv = hload g i
                     let a = hload alpha j
@@ -393,7 +406,7 @@ module internal Pointwise =
         elif Simd.has128 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0
-                while j < width do
+                while j < lanes4 do
                     let i = b * width + j
                     let gv = qload g i
                     let a = qload alpha j

@@ -18,7 +18,7 @@ module Driver =
         for t in 0 .. plan.Steps - 1 do
             let k = batch.FeedbackAt[t]
             if k >= 0 then kernels.ApplyFeedback k
-            kernels.Step t
+            kernels.Step(t, plan.AnchoredAt[t].Length > 0 || plan.AnchoredAfter[t].Length > 0)
             for s in plan.AnchoredAt[t] do takeAnchor kernels (State t) s
             for s in plan.EndingAt[t] do
                 // r ← β·r + (1 − β)·anchor

@@ -276,7 +276,7 @@ type GpuBackend(device: GpuDevice, arch: Architecture) =
             uploadTrials tb
             resetState prepared key
 
-        member _.Step(t) =
+        member _.Step(t, _) =
             if not training && t - 1 >= burnIn then score (t - 1)
             let row = rowSize ()
             let noisy = batch.NoiseScale <> 0.0f
