@@ -205,6 +205,51 @@ module Gemm =
             pb <- NativePtr.add pb ldb
         Vector512.Store(r0, c); Vector512.Store(r1, c1); Vector512.Store(r2, c2); Vector512.Store(r3, c3)
 
+    /// Two rows, columns j0..j0+63 (the rows left over from the blocks of four: eight sums in flight, where one row
+    /// at a time has four, bound by the FMA's latency).
+    let private block2x4 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let c1 = NativePtr.add c ldc
+        let mutable r00 = if acc then load c 0 else z
+        let mutable r01 = if acc then load c 16 else z
+        let mutable r02 = if acc then load c 32 else z
+        let mutable r03 = if acc then load c 48 else z
+        let mutable r10 = if acc then load c1 0 else z
+        let mutable r11 = if acc then load c1 16 else z
+        let mutable r12 = if acc then load c1 32 else z
+        let mutable r13 = if acc then load c1 48 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let b0 = load pb 0
+            let b1 = load pb 16
+            let b2 = load pb 32
+            let b3 = load pb 48
+            let a0 = bcast pa
+            r00 <- fma a0 b0 r00; r01 <- fma a0 b1 r01; r02 <- fma a0 b2 r02; r03 <- fma a0 b3 r03
+            let a1 = bcast (NativePtr.add pa ai)
+            r10 <- fma a1 b0 r10; r11 <- fma a1 b1 r11; r12 <- fma a1 b2 r12; r13 <- fma a1 b3 r13
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r00, c); Vector512.Store(r01, NativePtr.add c 16); Vector512.Store(r02, NativePtr.add c 32); Vector512.Store(r03, NativePtr.add c 48)
+        Vector512.Store(r10, c1); Vector512.Store(r11, NativePtr.add c1 16); Vector512.Store(r12, NativePtr.add c1 32); Vector512.Store(r13, NativePtr.add c1 48)
+
+    /// One row, columns j0..j0+31 (two sums in flight where `block1x1` has one).
+    let private block1x2 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                         (c: nativeptr<float32>) (acc: bool) =
+        let z = Vector512<float32>.Zero
+        let mutable r0 = if acc then load c 0 else z
+        let mutable r1 = if acc then load c 16 else z
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let a0 = bcast pa
+            r0 <- fma a0 (load pb 0) r0; r1 <- fma a0 (load pb 16) r1
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        Vector512.Store(r0, c); Vector512.Store(r1, NativePtr.add c 16)
+
     /// One row, columns j0..j0+15.
     let private block1x1 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
                          (c: nativeptr<float32>) (acc: bool) =
@@ -530,17 +575,25 @@ module Gemm =
             | 1 -> block4x1 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
             | _ -> ()
             i <- i + 4
+        // The rows left over: two at a time over 64 columns while there are two, then the rest of each row.
         while i < m do
+            let rows = min 2 (m - i)
             let ar = NativePtr.add a (i * ai)
             let cr = NativePtr.add c (i * ldc)
             let mutable j = 0
             while j < wide do
-                block1x4 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                if rows = 2 then block2x4 k ar ai ak (NativePtr.add b j) ldb (NativePtr.add cr j) ldc accumulate
+                else block1x4 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
                 j <- j + 64
-            while j < n do
-                block1x1 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
-                j <- j + 16
-            i <- i + 1
+            for r in 0 .. rows - 1 do
+                let ar = NativePtr.add ar (r * ai)
+                let cr = NativePtr.add cr (r * ldc)
+                let mutable j = wide
+                while j + 32 <= n do
+                    block1x2 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+                    j <- j + 32
+                if j < n then block1x1 k ar ak (NativePtr.add b j) ldb (NativePtr.add cr j) accumulate
+            i <- i + rows
 
     /// C (+)= A·B with the AVX2 kernels (the processor must have AVX2 and FMA).
     let multiply256 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
