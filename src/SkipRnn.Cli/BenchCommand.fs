@@ -24,13 +24,15 @@ let private runGpu (gpu: GpuDevice) (config: RunConfig) (repeats: int) (quick: b
         gpu.Name (float gpu.MemoryBytes / float (1L <<< 30)) config.Task config.Networks config.Trials config.Units
     printfn "single-precision peak (multiprocessors x FP32 lanes x 2 x clock): %.0f GFLOP/s" peak
     printfn ""
-    printfn "%-34s %12s %14s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak"
+    printfn "%-34s %12s %14s %10s %10s %10s" "training step (batch, forward, backward, Adam)" "s/step" "recurrent GF" "GFLOP/s" "of peak" "fastest"
     let show (r: BenchResult) =
-        printfn "%-34s %12.4f %14.2f %10.1f %9.2f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond (100.0 * r.FractionOfPeak)
+        printfn "%-34s %12.4f %14.2f %10.1f %9.2f%% %9.2f%%" r.Label r.Seconds (r.RecurrentFlops / 1e9) r.GflopsPerSecond
+            (100.0 * r.FractionOfPeak) (100.0 * r.BestFractionOfPeak)
     let methods = if quick then [ Control ] else benchedMethods
     for method in methods do
         show (Benchmark.result (sprintf "%s, M = %d" method.Label config.Networks) (Benchmark.timeTrainingStepOn device { config with Method = method } repeats) peak)
     show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) (Benchmark.timeEvaluationOn device config repeats) peak)
+    printfn "(medians of the timed steps; fastest: the fastest step's share)"
     printfn "(the paper's GPU: 0.43 s per training step of 100 networks, control on dmc, Table 1)"
     let task = (SkipRnn.Tasks.Catalog.tryFind config.Task).Value
     let arch = RunConfig.architecture config task
@@ -100,14 +102,14 @@ let run (args: ParseResults<BenchArgs>) =
     printfn " an evaluation as the trainer runs it, its %d trials generated, took %.4f s)" config.EvaluationTrials (evaluating * float config.EvaluateEvery)
     if not quick then
         printfn ""
-        printfn "cost against trial length T (control; delay period varied):"
+        printfn "cost against trial length T (control; delay period varied; T the mean length of the timed batches):"
         let lengths =
             [ for delay in [ 0.5; 1.0; 2.0; 4.0 ] do
-                let c = { config with Timing = { config.Timing with Delay = delay } }
-                let seconds = Benchmark.medianSeconds (Benchmark.timeTrainingStep c repeats)
-                let steps = int (Math.Round((c.Timing.BurnIn + c.Timing.Fixation + 2.0 * c.Timing.Stimulus + delay + c.Timing.Response) / c.Timing.Dt))
-                printfn "  T = %5d steps   %.4f s/step" steps seconds
-                yield float steps, seconds ]
+                let timings = Benchmark.timeTrainingStep { config with Timing = { config.Timing with Delay = delay } } repeats
+                let seconds = Benchmark.medianSeconds timings
+                let steps = Array.average timings.Steps
+                printfn "  T = %7.1f steps   %.4f s/step" steps seconds
+                yield steps, seconds ]
         let slope, intercept, deviation = Benchmark.linearFit lengths
         printfn "  slope %.3g s per 1000 time steps, intercept %.3g s, largest deviation from the line %.1f%%" (slope * 1000.0) intercept (100.0 * deviation)
         printfn "cost against the number of networks M (control):"

@@ -172,7 +172,8 @@ let benchTests =
     testList "bench's shares of the peak" [
         testCase "each step's rate comes from its own operations; the median and the fastest of the rates" <| fun () ->
             // Rates 100, 150 and 120 GFLOP/s: from the mean operations over the median seconds it would read 173.
-            let timings = { Seconds = [| 1.0; 2.0; 1.0 |]; RecurrentFlops = [| 100e9; 300e9; 120e9 |]; AllFlops = [| 200e9; 400e9; 150e9 |] }
+            let timings = { Seconds = [| 1.0; 2.0; 1.0 |]; RecurrentFlops = [| 100e9; 300e9; 120e9 |]; AllFlops = [| 200e9; 400e9; 150e9 |]
+                            Steps = [| 800.0; 800.0; 800.0 |] }
             let r = Benchmark.result "x" timings 300.0
             Expect.equal r.Seconds 1.0 "median seconds"
             Expect.floatClose Accuracy.veryHigh r.GflopsPerSecond 120.0 "median rate"
@@ -190,6 +191,7 @@ let benchTests =
                     let struct (_, prepared, _, _) = t.TrainingBatch step
                     Flops.recurrentTrainingStep t.Architecture prepared * 2.0 |]
             Expect.equal timings.RecurrentFlops expected "operations per timed step"
+            Expect.equal timings.Steps [| for step in 3 .. 5 -> let struct (_, prepared, _, _) = t.TrainingBatch step in float prepared.Batch.Steps |] "each timed batch's length"
             Expect.isGreaterThan (Array.distinct expected).Length 1 "the jittered batches differ in length (the test's premise)"
             Expect.equal timings.Seconds.Length 3 "one time per step"
     ]

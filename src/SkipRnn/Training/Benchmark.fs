@@ -18,7 +18,9 @@ type Timings =
       /// forward product only for an evaluation): what SPEC counts.
       RecurrentFlops: float[]
       /// Every product of the model (Flops.trainingStep or Flops.evaluation · M).
-      AllFlops: float[] }
+      AllFlops: float[]
+      /// Time steps of each timed step's batch (a training batch's jittered trials vary its length).
+      Steps: float[] }
 
 /// One timed configuration.
 type BenchResult =
@@ -234,7 +236,9 @@ module Benchmark =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
         let networks = float config.Networks
-        let timings = { Seconds = Array.zeroCreate repeats; RecurrentFlops = Array.zeroCreate repeats; AllFlops = Array.zeroCreate repeats }
+        let timings =
+            { Seconds = Array.zeroCreate repeats; RecurrentFlops = Array.zeroCreate repeats; AllFlops = Array.zeroCreate repeats
+              Steps = Array.zeroCreate repeats }
         for i in 0 .. repeats - 1 do
             let step = t.State.Step
             let clock = Stopwatch.StartNew()
@@ -244,6 +248,7 @@ module Benchmark =
             let struct (_, prepared, _, _) = t.TrainingBatch step
             timings.RecurrentFlops[i] <- Flops.recurrentTrainingStep t.Architecture prepared * networks
             timings.AllFlops[i] <- Flops.trainingStep t.Architecture prepared * networks
+            timings.Steps[i] <- float prepared.Batch.Steps
         timings
 
     /// `repeats` training steps on the CPU (see timeTrainingStepOn).
@@ -263,7 +268,8 @@ module Benchmark =
                 yield clock.Elapsed.TotalSeconds |]
         { Seconds = seconds
           RecurrentFlops = Array.create repeats (Flops.recurrentForward t.Architecture prepared * float config.Networks)
-          AllFlops = Array.create repeats (Flops.evaluation t.Architecture prepared * float config.Networks) }
+          AllFlops = Array.create repeats (Flops.evaluation t.Architecture prepared * float config.Networks)
+          Steps = Array.create repeats (float prepared.Batch.Steps) }
 
     /// `repeats` evaluation passes on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
