@@ -76,7 +76,7 @@ let identityTests =
     ]
 
 /// The padded lanes [N, Np) of every row: the narrower vector paths (AVX2, 128-bit) leave those past their last
-/// vector with a real unit unwritten (Gemm, Pointwise.realLanes), and the results are those of the full rows only
+/// vector with a real unit unwritten (Gemm, Simd.wholeVectors), and the results are those of the full rows only
 /// while they hold zero, as the full rows' arithmetic keeps them. Run under SKIPRNN_SIMD=256 or 128, this checks
 /// those paths.
 [<Tests>]

@@ -42,12 +42,8 @@ module internal Pointwise =
     /// Whether unit i was active ([p > 0], ReLU's f') in a row of bits, 16 units to a word.
     let inline private isActive (active: nativeptr<uint16>) (i: int) = (int (NativePtr.get active (i / 16)) >>> (i % 16)) &&& 1 = 1
 
-    /// The lanes of a row a path of `width` lanes runs over: its vectors that hold a real unit (56 of 64 with AVX2
-    /// and 52 with 128-bit vectors at N = 50). The padded lanes past them are never written: like every padded lane
-    /// (α = 0, zero weights, masked noise) they stay zero, the value the full row's arithmetic gives them.
-    let inline private realLanes (units: int) (width: int) = (units + width - 1) / width * width
-
-    /// The ReLU Euler step with the noise update, fused, over B rows of `width` (their `realLanes`):
+    /// The ReLU Euler step with the noise update, fused, over B rows of `width` (the narrower paths
+    /// over their whole vectors of the units):
     ///   p = pre + b + h + σ·η;  f = max(p, 0);  Δ = α ⊙ (f − r);  rOut = r + Δ
     ///   delta ← Δ (if delta ≠ null: only an anchor reads it)
     ///   active: one bit per unit, [p > 0] = f'(p), 16 units to a word (if active ≠ null)
@@ -62,9 +58,10 @@ module internal Pointwise =
         let storeFp = not (NativePtr.isNullPtr active)
         let storeDelta = not (NativePtr.isNullPtr delta)
         let noisy = gain <> 0.0f
-        // The narrower paths stop at their last vector with a real unit (see `realLanes`).
-        let lanes8 = realLanes units 8
-        let lanes4 = realLanes units 4
+        // The narrower paths stop at their last vector with a real unit. The padded lanes past it are never written:
+        // like every padded lane (α = 0, zero weights, masked noise) they stay zero, what the full row would give them.
+        let lanes8 = Simd.wholeVectors units 8
+        let lanes4 = Simd.wholeVectors units 4
         if Simd.hasAvx512 then
             let s = Vector512.Create sigma
             let dv = Vector512.Create decay
@@ -370,13 +367,14 @@ module internal Pointwise =
     let inline private activeQuarterLanes (bits: uint32) =
         Vector128.Equals(Vector128.Create bits &&& quarterLaneBits, quarterLaneBits).AsSingle()
 
-    /// The ReLU backward Euler step without anchors, fused, over B rows of `width` (their `realLanes`):
+    /// The ReLU backward Euler step without anchors, fused, over B rows of `width` (the narrower paths over
+    /// their whole vectors of the units):
     /// δ = g ⊙ α ⊙ f' (f' from the active bits), carry = g ⊙ (1 − α), and δ summed into its input segment's
     /// accumulator.
     let eulerBackwardRelu (rows: int) (width: int) (units: int) (g: nativeptr<float32>) (alpha: nativeptr<float32>)
                           (active: nativeptr<uint16>) (delta: nativeptr<float32>) (carry: nativeptr<float32>) (segmentSum: nativeptr<float32>) =
-        let lanes8 = realLanes units 8
-        let lanes4 = realLanes units 4
+        let lanes8 = Simd.wholeVectors units 8
+        let lanes4 = Simd.wholeVectors units 4
         if Simd.hasAvx512 then
             for b in 0 .. rows - 1 do
                 let mutable j = 0

@@ -13,7 +13,7 @@ open SkipRnn.Model
 /// never in the time loop). Rows of length N are padded to Np = 16·⌈N/16⌉ so that every row is a whole number
 /// of AVX-512 vectors; padded lanes have α = 0 and zero weights, so they stay zero and never touch the real
 /// units (the narrower paths do not even write those past their last vector with a real unit: `Gemm`,
-/// `Pointwise.realLanes`).
+/// `Simd.wholeVectors`).
 ///
 /// What the time loop keeps (trained steps only; the burn-in, and a pass scored as it goes, run in two scratch
 /// slots):

@@ -26,12 +26,12 @@ open Microsoft.FSharp.NativeInterop
 module Gemm =
 
     /// n rounded up to whole vectors of 16 floats: the padding of every buffer the kernels touch.
-    let padded (n: int) = (n + 15) / 16 * 16
+    let padded (n: int) = Simd.wholeVectors n 16
 
-    /// Columns computed past n by a path of `width` lanes, up to padded n: zeroed when overwriting, left as they
-    /// are when accumulating.
-    let private clearTail (m: int) (n: int) (width: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
-        let computed = (n + width - 1) / width * width
+    /// The columns a path with vectors of `lanes` floats does not compute, from its last vector up to padded n:
+    /// zeroed when overwriting, left as they are when accumulating.
+    let private clearTail (m: int) (n: int) (lanes: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
+        let computed = Simd.wholeVectors n lanes
         if not accumulate && computed < padded n then
             for i in 0 .. m - 1 do
                 let row = NativePtr.add c (i * ldc)
@@ -523,7 +523,7 @@ module Gemm =
     /// C (+)= A·B with the 128-bit kernels (NEON on ARM, SSE on x64).
     let multiply128 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
-        let computed = (n + 3) / 4 * 4
+        let computed = Simd.wholeVectors n 4
         let wide = computed / 8 * 8
         let groups = m / 4 * 4
         let mutable i = 0
@@ -598,7 +598,7 @@ module Gemm =
     /// C (+)= A·B with the AVX2 kernels (the processor must have AVX2 and FMA).
     let multiply256 (m: int) (n: int) (k: int) (a: nativeptr<float32>) (ai: int) (ak: int)
                     (b: nativeptr<float32>) (ldb: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
-        let computed = (n + 7) / 8 * 8
+        let computed = Simd.wholeVectors n 8
         let wide = computed / 16 * 16
         let groups = m / 4 * 4
         let mutable i = 0

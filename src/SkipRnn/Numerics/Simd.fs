@@ -35,6 +35,10 @@ module Simd =
     /// The widest native width in bits: 512, 256, 128, or 0 where the kernels run scalar code.
     let width = if hasAvx512 then 512 elif hasAvx2 then 256 elif has128 then 128 else 0
 
+    /// The floats of `count` in whole vectors of `lanes` floats: what a path with vectors of that many lanes computes
+    /// of a padded row of `count` real values (at N = 50: 64 with 16 lanes, 56 with 8, 52 with 4).
+    let wholeVectors (count: int) (lanes: int) = (count + lanes - 1) / lanes * lanes
+
     /// For messages: "AVX-512", "AVX2", "128-bit (NEON/SSE)" or "scalar kernels".
     let describe () =
         match width with
