@@ -262,9 +262,46 @@ module Gemm =
             pb <- NativePtr.add pb ldb
         Vector512.Store(r, c)
 
+    /// Rows i0..i0+7, one vector of columns: the last vector of a width that is an odd number of the path's vectors
+    /// (AVX2's last 8 of 56 columns at N = 50, the 128-bit path's last 4 of 52), with eight sums in flight, as in the
+    /// paths' blocks of four rows and two vectors. For any vector type: `load`, `store`, `splat` and `fma` are its
+    /// operations.
+    let inline private strip8 ([<InlineIfLambda>] load: nativeptr<float32> -> 'V) ([<InlineIfLambda>] store: 'V -> nativeptr<float32> -> unit)
+                              ([<InlineIfLambda>] splat: float32 -> 'V) ([<InlineIfLambda>] fma: 'V -> 'V -> 'V -> 'V) (zero: 'V)
+                              (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
+                              (c: nativeptr<float32>) (ldc: int) (acc: bool) =
+        let row (r: int) = NativePtr.add c (r * ldc)
+        let mutable r0 = if acc then load (row 0) else zero
+        let mutable r1 = if acc then load (row 1) else zero
+        let mutable r2 = if acc then load (row 2) else zero
+        let mutable r3 = if acc then load (row 3) else zero
+        let mutable r4 = if acc then load (row 4) else zero
+        let mutable r5 = if acc then load (row 5) else zero
+        let mutable r6 = if acc then load (row 6) else zero
+        let mutable r7 = if acc then load (row 7) else zero
+        let mutable pa = a
+        let mutable pb = b
+        for _ in 1 .. k do
+            let bv = load pb
+            r0 <- fma (splat (NativePtr.read pa)) bv r0
+            r1 <- fma (splat (NativePtr.get pa ai)) bv r1
+            r2 <- fma (splat (NativePtr.get pa (2 * ai))) bv r2
+            r3 <- fma (splat (NativePtr.get pa (3 * ai))) bv r3
+            r4 <- fma (splat (NativePtr.get pa (4 * ai))) bv r4
+            r5 <- fma (splat (NativePtr.get pa (5 * ai))) bv r5
+            r6 <- fma (splat (NativePtr.get pa (6 * ai))) bv r6
+            r7 <- fma (splat (NativePtr.get pa (7 * ai))) bv r7
+            pa <- NativePtr.add pa ak
+            pb <- NativePtr.add pb ldb
+        store r0 (row 0); store r1 (row 1); store r2 (row 2); store r3 (row 3)
+        store r4 (row 4); store r5 (row 5); store r6 (row 6); store r7 (row 7)
+
     let inline private load256 (p: nativeptr<float32>) (o: int) = Vector256.Load(NativePtr.add p o)
     let inline private fma256 (a: Vector256<float32>) (b: Vector256<float32>) (c: Vector256<float32>) =
         Vector256.FusedMultiplyAdd(a, b, c)
+
+    let private block8x8w256 k a ai ak b ldb c ldc acc =
+        strip8 (fun p -> Vector256.Load p) (fun v p -> Vector256.Store(v, p)) Vector256.Create fma256 Vector256<float32>.Zero k a ai ak b ldb c ldc acc
 
     /// AVX2: four rows, columns j0..j0+15.
     let private block4x16 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
@@ -326,59 +363,6 @@ module Gemm =
             r0 <- fma256 a0 (load256 pb 0) r0; r1 <- fma256 a0 (load256 pb 8) r1
         Vector256.Store(r0 + s0, c); Vector256.Store(r1 + s1, NativePtr.add c 8)
 
-    /// AVX2: eight rows, columns j0..j0+7: the last 8 columns of a width that is an odd number of 8-lane vectors
-    /// (56 at N = 50), eight sums in flight as in `block4x16`.
-    let private block8x8w256 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
-                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
-        let z = Vector256<float32>.Zero
-        let row (r: int) = NativePtr.add c (r * ldc)
-        let mutable r0 = if acc then load256 (row 0) 0 else z
-        let mutable r1 = if acc then load256 (row 1) 0 else z
-        let mutable r2 = if acc then load256 (row 2) 0 else z
-        let mutable r3 = if acc then load256 (row 3) 0 else z
-        let mutable r4 = if acc then load256 (row 4) 0 else z
-        let mutable r5 = if acc then load256 (row 5) 0 else z
-        let mutable r6 = if acc then load256 (row 6) 0 else z
-        let mutable r7 = if acc then load256 (row 7) 0 else z
-        let mutable pa = a
-        let mutable pb = b
-        for _ in 1 .. k do
-            let bv = load256 pb 0
-            r0 <- fma256 (Vector256.Create(NativePtr.read pa)) bv r0
-            r1 <- fma256 (Vector256.Create(NativePtr.get pa ai)) bv r1
-            r2 <- fma256 (Vector256.Create(NativePtr.get pa (2 * ai))) bv r2
-            r3 <- fma256 (Vector256.Create(NativePtr.get pa (3 * ai))) bv r3
-            r4 <- fma256 (Vector256.Create(NativePtr.get pa (4 * ai))) bv r4
-            r5 <- fma256 (Vector256.Create(NativePtr.get pa (5 * ai))) bv r5
-            r6 <- fma256 (Vector256.Create(NativePtr.get pa (6 * ai))) bv r6
-            r7 <- fma256 (Vector256.Create(NativePtr.get pa (7 * ai))) bv r7
-            pa <- NativePtr.add pa ak
-            pb <- NativePtr.add pb ldb
-        Vector256.Store(r0, row 0); Vector256.Store(r1, row 1); Vector256.Store(r2, row 2); Vector256.Store(r3, row 3)
-        Vector256.Store(r4, row 4); Vector256.Store(r5, row 5); Vector256.Store(r6, row 6); Vector256.Store(r7, row 7)
-
-    /// AVX2: four rows, columns j0..j0+7 (the last four-row block of `block8x8w256`'s columns, when the rows in
-    /// blocks of four are not a multiple of eight).
-    let private block4x8w256 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
-                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
-        let z = Vector256<float32>.Zero
-        let row (r: int) = NativePtr.add c (r * ldc)
-        let mutable r0 = if acc then load256 (row 0) 0 else z
-        let mutable r1 = if acc then load256 (row 1) 0 else z
-        let mutable r2 = if acc then load256 (row 2) 0 else z
-        let mutable r3 = if acc then load256 (row 3) 0 else z
-        let mutable pa = a
-        let mutable pb = b
-        for _ in 1 .. k do
-            let bv = load256 pb 0
-            r0 <- fma256 (Vector256.Create(NativePtr.read pa)) bv r0
-            r1 <- fma256 (Vector256.Create(NativePtr.get pa ai)) bv r1
-            r2 <- fma256 (Vector256.Create(NativePtr.get pa (2 * ai))) bv r2
-            r3 <- fma256 (Vector256.Create(NativePtr.get pa (3 * ai))) bv r3
-            pa <- NativePtr.add pa ak
-            pb <- NativePtr.add pb ldb
-        Vector256.Store(r0, row 0); Vector256.Store(r1, row 1); Vector256.Store(r2, row 2); Vector256.Store(r3, row 3)
-
     /// AVX2: one row, columns j0..j0+7, with `block1x16`'s sums over even and odd k.
     let private block1x8w256 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
                              (c: nativeptr<float32>) (acc: bool) =
@@ -401,6 +385,9 @@ module Gemm =
     /// a·b + c: fused where the processor has it (NEON, x64 with FMA), a multiply and an add otherwise.
     let inline private fma128 (a: Vector128<float32>) (b: Vector128<float32>) (c: Vector128<float32>) =
         Vector128.MultiplyAddEstimate(a, b, c)
+
+    let private block8x4w128 k a ai ak b ldb c ldc acc =
+        strip8 (fun p -> Vector128.Load p) (fun v p -> Vector128.Store(v, p)) Vector128.Create fma128 Vector128<float32>.Zero k a ai ak b ldb c ldc acc
 
     /// 128-bit (NEON, SSE): four rows, columns j0..j0+7, eight sums in registers (x64 has 16 of them).
     let private block4x8 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
@@ -456,58 +443,6 @@ module Gemm =
         Vector128.Store(r0, c); Vector128.Store(r1, NativePtr.add c 4)
         Vector128.Store(r2, NativePtr.add c 8); Vector128.Store(r3, NativePtr.add c 12)
 
-    /// 128-bit: eight rows, columns j0..j0+3: the last 4 columns of a width that is an odd number of 4-lane
-    /// vectors (52 at N = 50), eight sums in flight as in `block4x8`.
-    let private block8x4w128 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
-                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
-        let z = Vector128<float32>.Zero
-        let row (r: int) = NativePtr.add c (r * ldc)
-        let mutable r0 = if acc then load128 (row 0) 0 else z
-        let mutable r1 = if acc then load128 (row 1) 0 else z
-        let mutable r2 = if acc then load128 (row 2) 0 else z
-        let mutable r3 = if acc then load128 (row 3) 0 else z
-        let mutable r4 = if acc then load128 (row 4) 0 else z
-        let mutable r5 = if acc then load128 (row 5) 0 else z
-        let mutable r6 = if acc then load128 (row 6) 0 else z
-        let mutable r7 = if acc then load128 (row 7) 0 else z
-        let mutable pa = a
-        let mutable pb = b
-        for _ in 1 .. k do
-            let bv = load128 pb 0
-            r0 <- fma128 (Vector128.Create(NativePtr.read pa)) bv r0
-            r1 <- fma128 (Vector128.Create(NativePtr.get pa ai)) bv r1
-            r2 <- fma128 (Vector128.Create(NativePtr.get pa (2 * ai))) bv r2
-            r3 <- fma128 (Vector128.Create(NativePtr.get pa (3 * ai))) bv r3
-            r4 <- fma128 (Vector128.Create(NativePtr.get pa (4 * ai))) bv r4
-            r5 <- fma128 (Vector128.Create(NativePtr.get pa (5 * ai))) bv r5
-            r6 <- fma128 (Vector128.Create(NativePtr.get pa (6 * ai))) bv r6
-            r7 <- fma128 (Vector128.Create(NativePtr.get pa (7 * ai))) bv r7
-            pa <- NativePtr.add pa ak
-            pb <- NativePtr.add pb ldb
-        Vector128.Store(r0, row 0); Vector128.Store(r1, row 1); Vector128.Store(r2, row 2); Vector128.Store(r3, row 3)
-        Vector128.Store(r4, row 4); Vector128.Store(r5, row 5); Vector128.Store(r6, row 6); Vector128.Store(r7, row 7)
-
-    /// 128-bit: four rows, columns j0..j0+3 (the last four-row block of `block8x4w128`'s columns).
-    let private block4x4w128 (k: int) (a: nativeptr<float32>) (ai: int) (ak: int) (b: nativeptr<float32>) (ldb: int)
-                             (c: nativeptr<float32>) (ldc: int) (acc: bool) =
-        let z = Vector128<float32>.Zero
-        let row (r: int) = NativePtr.add c (r * ldc)
-        let mutable r0 = if acc then load128 (row 0) 0 else z
-        let mutable r1 = if acc then load128 (row 1) 0 else z
-        let mutable r2 = if acc then load128 (row 2) 0 else z
-        let mutable r3 = if acc then load128 (row 3) 0 else z
-        let mutable pa = a
-        let mutable pb = b
-        for _ in 1 .. k do
-            let bv = load128 pb 0
-            r0 <- fma128 (Vector128.Create(NativePtr.read pa)) bv r0
-            r1 <- fma128 (Vector128.Create(NativePtr.get pa ai)) bv r1
-            r2 <- fma128 (Vector128.Create(NativePtr.get pa (2 * ai))) bv r2
-            r3 <- fma128 (Vector128.Create(NativePtr.get pa (3 * ai))) bv r3
-            pa <- NativePtr.add pa ak
-            pb <- NativePtr.add pb ldb
-        Vector128.Store(r0, row 0); Vector128.Store(r1, row 1); Vector128.Store(r2, row 2); Vector128.Store(r3, row 3)
-
     /// 128-bit: one row, columns j0..j0+3 (a lone row's columns past its last whole 16).
     let private block1x4w128 (k: int) (a: nativeptr<float32>) (ak: int) (b: nativeptr<float32>) (ldb: int)
                              (c: nativeptr<float32>) (acc: bool) =
@@ -547,13 +482,15 @@ module Gemm =
                 j <- j + 4
             i <- i + 1
         if computed > wide then
-            // The last 4 columns of the rows in blocks of four: eight rows at a time, then four.
+            // The last 4 columns of the rows in blocks of four: eight rows at a time.
             let bw = NativePtr.add b wide
             let mutable i = 0
             while i + 8 <= groups do
                 block8x4w128 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
                 i <- i + 8
-            if i < groups then block4x4w128 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+            // Four rows: a block of 8 columns keeps eight sums in flight, where 4 columns would keep four (its last 4
+            // columns are padding, zero like those clearTail leaves).
+            if i < groups then block4x8 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
         clearTail m n 4 c ldc accumulate
 
     /// C (+)= A·B with the AVX-512 kernels (the processor must have them).
@@ -619,15 +556,17 @@ module Gemm =
                 j <- j + 16
             i <- i + 1
         if computed > wide then
-            // The last 8 columns: the rows in blocks of four eight at a time, then four; the lone rows with
-            // block1x16's split sums. Every element gets the arithmetic its 16-column block would have given it.
+            // The last 8 columns: the rows in blocks of four eight at a time; the lone rows with block1x16's split
+            // sums. Every element gets the arithmetic its 16-column block would have given it.
             let bw = NativePtr.add b wide
             let mutable i = 0
             while i + 8 <= groups do
                 block8x8w256 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
                 i <- i + 8
             if i < groups then
-                block4x8w256 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
+                // Four rows: a block of 16 columns keeps eight sums in flight, where 8 columns would keep four (its
+                // last 8 columns are padding, zero like those clearTail leaves).
+                block4x16 k (NativePtr.add a (i * ai)) ai ak bw ldb (NativePtr.add c (i * ldc + wide)) ldc accumulate
                 i <- i + 4
             while i < m do
                 block1x8w256 k (NativePtr.add a (i * ai)) ak bw ldb (NativePtr.add c (i * ldc + wide)) accumulate
