@@ -45,11 +45,11 @@ type Kernels() =
             acc <- acc + r * sn + r * cs
         acc
 
-    /// The recurrent product of one time step: [20 × 50]·[50 × 64].
+    /// The recurrent product of one time step: [20 × 50]·[50 × 50], in rows padded to 64.
     [<Benchmark>]
     member _.RecurrentProduct() = Gemm.multiply 20 50 50 a.Ptr 64 1 b.Ptr 64 c.Ptr 64 false
 
-    /// The weight-gradient product of one time step: [50 × 20]·[20 × 64], accumulated.
+    /// The weight-gradient product of one time step: [50 × 20]·[20 × 50], in rows padded to 64, accumulated.
     [<Benchmark>]
     member _.WeightGradientProduct() = Gemm.multiply 50 50 20 states.Ptr 1 64 a.Ptr 64 b.Ptr 64 true
 
