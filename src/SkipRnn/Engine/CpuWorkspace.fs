@@ -21,14 +21,13 @@ open SkipRnn.Model
 ///   fprime  [T, B, Np]    f'(p) of trained step k: one bit per unit for ReLU (f' is 0 or 1), floats otherwise
 [<Sealed>]
 type internal CpuWorkspace(arch: Architecture) =
-    let pad (n: int) = (n + 15) / 16 * 16
     let n = arch.Units
-    let np = pad n
+    let np = Gemm.padded n
     let inputs = arch.Inputs
     let nin = arch.InputUnits
-    let ninp = pad nin
+    let ninp = Gemm.padded nin
     let outputs = arch.Outputs
-    let op = pad outputs
+    let op = Gemm.padded outputs
     let nout = arch.OutputUnits
     let outStart = arch.OutputStart
     let layout = ParameterLayout.Of arch

@@ -33,9 +33,13 @@ module Gemm =
     let private clearTail (m: int) (n: int) (lanes: int) (c: nativeptr<float32>) (ldc: int) (accumulate: bool) =
         let computed = Simd.wholeVectors n lanes
         if not accumulate && computed < padded n then
+            // Both ends are multiples of 4 (this runs in the time loop: the forward product's rows at every step).
             for i in 0 .. m - 1 do
                 let row = NativePtr.add c (i * ldc)
-                for j in computed .. padded n - 1 do NativePtr.set row j 0.0f
+                let mutable j = computed
+                while j < padded n do
+                    Vector128.Store(Vector128<float32>.Zero, NativePtr.add row j)
+                    j <- j + 4
 
     let inline private bcast (p: nativeptr<float32>) = Vector512.Create(NativePtr.read p)
     let inline private load (p: nativeptr<float32>) (o: int) = Vector512.Load(NativePtr.add p o)

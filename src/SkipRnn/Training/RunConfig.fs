@@ -178,7 +178,7 @@ module RunConfig =
         let arch = architecture config task
         let nominal = task.Generate { Trials = 1; Timing = config.Timing; Jittered = false; Buffers = None } (SkipRnn.Numerics.Rng.Create(0UL))
         let steps = float nominal.Steps + 8.0 * float (config.Timing.Steps config.Timing.Jitter)
-        let padded = float ((arch.Units + 15) / 16 * 16)
+        let padded = float (SkipRnn.Numerics.Gemm.padded arch.Units)
         let io = float (task.InputSize + task.OutputSize + 1)
         let workers = float (min Environment.ProcessorCount config.Networks)
         let parameters = 16.0 * float config.Networks * float arch.ParameterCount
