@@ -1,6 +1,7 @@
 namespace SkipRnn.Numerics
 
 open System
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Microsoft.FSharp.NativeInterop
 
@@ -103,7 +104,9 @@ module Threefry =
         a1 <- a1 + inject1; b1 <- b1 + inject1; c1 <- c1 + inject1; d1 <- d1 + inject1
         struct (a0, a1, b0, b1, c0, c1, d0, d1)
 
-    /// Four 16-lane blocks: counters (ctr0, ctr1 + lane), (ctr0, ctr1 + 16 + lane), … + 32, … + 48.
+    /// Four 16-lane blocks: counters (ctr0, ctr1 + lane), (ctr0, ctr1 + 16 + lane), … + 32, … + 48. Inlined, like each
+    /// width's version, into the noise fill (see VectorMath).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     let block64 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector512<uint32>) =
         let k1 = Vector512.Create key1
         let first = ctr1 + k1
@@ -113,6 +116,7 @@ module Threefry =
             first (first + lanes) (first + lanes + lanes) (first + lanes + lanes + lanes)
 
     /// `block64` for AVX2: four 8-lane blocks (counters ctr1, ctr1 + 8, ctr1 + 16, ctr1 + 24).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     let block32 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector256<uint32>) =
         let k1 = Vector256.Create key1
         let first = ctr1 + k1
@@ -122,6 +126,7 @@ module Threefry =
             first (first + lanes) (first + lanes + lanes) (first + lanes + lanes + lanes)
 
     /// `block64` for 128-bit vectors (NEON, SSE): four 4-lane blocks (counters ctr1, ctr1 + 4, ctr1 + 8, ctr1 + 12).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     let block4x4 (key0: uint32) (key1: uint32) (ctr0: uint32) (ctr1: Vector128<uint32>) =
         let k1 = Vector128.Create key1
         let first = ctr1 + k1
