@@ -90,12 +90,23 @@ let run (args: ParseResults<BenchArgs>) =
             let r = Benchmark.result method.Label (Benchmark.timeTrainingStep { config with Method = method } repeats) peak
             show r
             yield r.Seconds ]
-    show (Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) (Benchmark.timeEvaluation config repeats) peak)
-    printfn "(medians of %d timed steps, each step's rate from its own batch, whose jittered trials vary its length;" repeats
+    let evaluation = Benchmark.result (sprintf "evaluation (%d trials, forward)" config.EvaluationTrials) (Benchmark.timeEvaluation config repeats) peak
+    show evaluation
+    printfn "(medians of at least %d timed steps lasting at least %g s, each step's rate from its own batch, whose jittered" repeats Benchmark.minimumTimedSeconds
+    printfn " trials vary its length;"
     printfn " fastest: the fastest step's share, like for like with the peak, the best of its intervals;"
     printfn " recurrent GF: the recurrent products only, as SPEC counts; all products: with the readout, which reads %d"
         (SkipRnn.Tasks.Catalog.tryFind task).Value.OutputSize
     printfn " outputs from N units at every step with loss, and the input currents)"
+    let productGflops, samplesPerSecond = Benchmark.evaluationParts config.EvaluationTrials config.Units 0.5 3
+    let samples = evaluation.RecurrentFlops / (2.0 * float config.Units)
+    printfn "what bounds the evaluation: its two largest parts, each alone on every core (best of 3 intervals of 0.5 s),"
+    printfn " the recurrent product %.1f GFLOP/s (%.1f%% of peak; N = %d computed as %d columns) and the noise %.2f ns per sample, would take"
+        productGflops (100.0 * productGflops / peak) config.Units (SkipRnn.Numerics.Simd.wholeVectors config.Units (SkipRnn.Numerics.Simd.width / 32))
+        (1e9 / samplesPerSecond)
+    printfn " %.0f%% and %.0f%% of the pass; with nothing else to do, the evaluation would reach %.1f%% of peak"
+        (100.0 * evaluation.RecurrentFlops / (productGflops * 1e9) / evaluation.Seconds) (100.0 * samples / samplesPerSecond / evaluation.Seconds)
+        (100.0 * Benchmark.evaluationCeiling config.Units productGflops samplesPerSecond peak)
     let evaluating = Benchmark.timeTrainerEvaluation config repeats / float config.EvaluateEvery
     printfn "what a user waits for per training step of control, with an evaluation every %d steps: %.4f s (%.0f%% of it evaluating;"
         config.EvaluateEvery (training.Head + evaluating) (100.0 * evaluating / (training.Head + evaluating))

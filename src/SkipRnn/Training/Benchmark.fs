@@ -129,9 +129,9 @@ module Benchmark =
             i <- i + 1
         (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).GetElement 0
 
-    /// One interval of the FMA peak: every core runs the chains on a thread of its own for `seconds`, all
-    /// released together; each thread times itself, and the rates add up.
-    let private fmaInterval (chains: int -> float32) (flopsPerChunk: float) (chunk: int) (seconds: float) =
+    /// Runs `work c` over and over on one thread per core (c the thread's index), all released together, for `seconds`:
+    /// the calls per second of all the threads together, each timing itself.
+    let private callsPerSecondOnEveryCore (work: int -> unit) (seconds: float) =
         let cores = Environment.ProcessorCount
         let rates = Array.zeroCreate<float> cores
         use start = new System.Threading.Barrier(cores)
@@ -140,16 +140,22 @@ module Benchmark =
                 System.Threading.Thread((fun () ->
                     start.SignalAndWait()
                     let clock = Stopwatch.StartNew()
-                    let mutable sink = 0.0f
-                    let mutable done' = 0
+                    let mutable calls = 0
                     while clock.Elapsed.TotalSeconds < seconds do
-                        sink <- sink + chains chunk
-                        done' <- done' + 1
-                    rates[c] <- (if Single.IsNaN sink then 0.0 else float done' * flopsPerChunk / clock.Elapsed.TotalSeconds)),
+                        work c
+                        calls <- calls + 1
+                    rates[c] <- float calls / clock.Elapsed.TotalSeconds),
                     IsBackground = true))
         for t in threads do t.Start()
         for t in threads do t.Join()
         Array.sum rates
+
+    /// One interval of the FMA peak: every core runs the chains for `seconds`; the rates add up.
+    let private fmaInterval (chains: int -> float32) (flopsPerChunk: float) (chunk: int) (seconds: float) =
+        let sinks = Array.zeroCreate<float32> Environment.ProcessorCount
+        let rate = callsPerSecondOnEveryCore (fun c -> sinks[c] <- sinks[c] + chains chunk) seconds
+        // The sums are used, so that the chains are computed as written.
+        if Array.exists Single.IsNaN sinks then 0.0 else rate * flopsPerChunk
 
     /// Single-precision FMA peak of all cores, in GFLOP/s, and how it was measured: 12 independent chains of
     /// fused multiply-adds per core at the widest native width (an emulated Vector512 would understate the peak,
@@ -214,6 +220,37 @@ module Benchmark =
             finally
                 if IO.File.Exists binary then IO.File.Delete binary
 
+    /// An evaluation pass's two largest parts, each alone on every core at once, at the pass's shape (B trials, N units),
+    /// the best of `intervals` intervals of `seconds` each: the recurrent product (B × N times N × N, padded as the
+    /// engine pads it) in GFLOP/s of its unpadded operations, and the noise (`Normal.fillRow`, one sample per unit and
+    /// trial) in samples per second.
+    let evaluationParts (trials: int) (units: int) (seconds: float) (intervals: int) =
+        let cores = Environment.ProcessorCount
+        let np = Gemm.padded units
+        let states = Array.init cores (fun _ -> new NativeBuffer(trials * np))
+        let weights = Array.init cores (fun _ -> new NativeBuffer(units * np))
+        let products = Array.init cores (fun _ -> new NativeBuffer(trials * np))
+        let samples = Array.init cores (fun _ -> new NativeBuffer(Normal.rowCapacity (trials * units)))
+        try
+            let rows = Array.zeroCreate<int> cores
+            let key = NoiseKey.Create(1UL, 0UL, 0UL)
+            let product c = Gemm.multiply trials units units states[c].Ptr np 1 weights[c].Ptr np products[c].Ptr np false
+            let noise c =
+                Normal.fillRow key c rows[c] (trials * units) samples[c].Ptr
+                rows[c] <- rows[c] + 1
+            let best work = List.init intervals (fun _ -> callsPerSecondOnEveryCore work seconds) |> List.max
+            best product * 2.0 * float trials * float units * float units / 1e9, best noise * float (trials * units)
+        finally
+            for b in Array.concat [ states; weights; products; samples ] do (b :> IDisposable).Dispose()
+
+    /// The share of the peak (GFLOP/s) an evaluation pass would reach if its recurrent product and its noise, at the
+    /// rates they reach alone, were all it did. Each sample of noise (one per unit, trial and step) comes with 2·N of
+    /// the product's operations.
+    let evaluationCeiling (units: int) (productGflops: float) (samplesPerSecond: float) (peak: float) =
+        let flopsPerSample = 2.0 * float units
+        let secondsPerSample = flopsPerSample / (productGflops * 1e9) + 1.0 / samplesPerSecond
+        flopsPerSample / secondsPerSample / 1e9 / peak
+
     let private median (xs: float list) =
         let s = List.sort xs
         s[s.Length / 2]
@@ -230,28 +267,31 @@ module Benchmark =
     /// 10–20 % slower than the same method timed later with one warm-up step).
     let private warmUpSteps = 3
 
-    /// `repeats` training steps on a device after `warmUpSteps` steps, for a method held at its initial θ/β: each
-    /// one's seconds and the operations of its own batch.
+    /// The least time the timed steps of a configuration add up to. `repeats` steps of a short configuration last a
+    /// fraction of a second (a CD10 step at M = 100 takes 15–45 ms), within which one disturbance of a shared machine
+    /// moved the median by a fifth: so the timing goes on past `repeats` steps until they last this long.
+    let minimumTimedSeconds = 1.0
+
+    /// Training steps on a device after `warmUpSteps` steps, for a method held at its initial θ/β: at least `repeats`,
+    /// and at least `minimumTimedSeconds` of them; each one's seconds and the operations of its own batch.
     let timeTrainingStepOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
         let networks = float config.Networks
-        let timings =
-            { Seconds = Array.zeroCreate repeats; RecurrentFlops = Array.zeroCreate repeats; AllFlops = Array.zeroCreate repeats
-              Steps = Array.zeroCreate repeats }
-        for i in 0 .. repeats - 1 do
+        let seconds, recurrent, all, steps = ResizeArray(), ResizeArray(), ResizeArray(), ResizeArray()
+        while seconds.Count < repeats || Seq.sum seconds < minimumTimedSeconds do
             let step = t.State.Step
             let clock = Stopwatch.StartNew()
             t.TrainStep() |> ignore
-            timings.Seconds[i] <- clock.Elapsed.TotalSeconds
+            seconds.Add clock.Elapsed.TotalSeconds
             // The batch the step trained on, generated again (the same trials: the generator is reseeded per step).
             let struct (_, prepared, _, _) = t.TrainingBatch step
-            timings.RecurrentFlops[i] <- Flops.recurrentTrainingStep t.Architecture prepared * networks
-            timings.AllFlops[i] <- Flops.trainingStep t.Architecture prepared * networks
-            timings.Steps[i] <- float prepared.Batch.Steps
-        timings
+            recurrent.Add(Flops.recurrentTrainingStep t.Architecture prepared * networks)
+            all.Add(Flops.trainingStep t.Architecture prepared * networks)
+            steps.Add(float prepared.Batch.Steps)
+        { Seconds = seconds.ToArray(); RecurrentFlops = recurrent.ToArray(); AllFlops = all.ToArray(); Steps = steps.ToArray() }
 
-    /// `repeats` training steps on the CPU (see timeTrainingStepOn).
+    /// Training steps on the CPU (see timeTrainingStepOn).
     let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
 
     /// `repeats` evaluation passes on a device (config.EvaluationTrials trials, true dynamics), all on one batch.
