@@ -272,46 +272,49 @@ module Benchmark =
     /// moved the median by a fifth: so the timing goes on past `repeats` steps until they last this long.
     let minimumTimedSeconds = 1.0
 
-    /// Training steps on a device after `warmUpSteps` steps, for a method held at its initial θ/β: at least `repeats`,
-    /// and at least `minimumTimedSeconds` of them; each one's seconds and the operations of its own batch.
+    /// The seconds of each of at least `repeats` calls of `run`, and of as many more as make `minimumTimedSeconds`.
+    let private timedCalls (repeats: int) (run: unit -> unit) =
+        let seconds = ResizeArray()
+        let mutable total = 0.0
+        while seconds.Count < repeats || total < minimumTimedSeconds do
+            let clock = Stopwatch.StartNew()
+            run ()
+            seconds.Add clock.Elapsed.TotalSeconds
+            total <- total + seconds[seconds.Count - 1]
+        seconds.ToArray()
+
+    /// Training steps on a device after `warmUpSteps` steps, for a method held at its initial θ/β (`timedCalls` of
+    /// them); each one's seconds and the operations of its own batch.
     let timeTrainingStepOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device { config with Hold = true; AnnealSteps = Int32.MaxValue; DivergenceThreshold = infinity }
         for _ in 1 .. warmUpSteps do t.TrainStep() |> ignore
-        let networks = float config.Networks
-        let seconds, recurrent, all, steps = ResizeArray(), ResizeArray(), ResizeArray(), ResizeArray()
-        while seconds.Count < repeats || Seq.sum seconds < minimumTimedSeconds do
-            let step = t.State.Step
-            let clock = Stopwatch.StartNew()
-            t.TrainStep() |> ignore
-            seconds.Add clock.Elapsed.TotalSeconds
-            // The batch the step trained on, generated again (the same trials: the generator is reseeded per step).
-            let struct (_, prepared, _, _) = t.TrainingBatch step
-            recurrent.Add(Flops.recurrentTrainingStep t.Architecture prepared * networks)
-            all.Add(Flops.trainingStep t.Architecture prepared * networks)
-            steps.Add(float prepared.Batch.Steps)
-        { Seconds = seconds.ToArray(); RecurrentFlops = recurrent.ToArray(); AllFlops = all.ToArray(); Steps = steps.ToArray() }
+        let first = t.State.Step
+        let seconds = timedCalls repeats (fun () -> t.TrainStep() |> ignore)
+        // The batches the steps trained on, generated again (the same trials: the generator is reseeded per step).
+        let ofBatch (count: PreparedBatch -> float) =
+            Array.init seconds.Length (fun i -> let struct (_, prepared, _, _) = t.TrainingBatch(first + i) in count prepared)
+        { Seconds = seconds
+          RecurrentFlops = ofBatch (fun b -> Flops.recurrentTrainingStep t.Architecture b * float config.Networks)
+          AllFlops = ofBatch (fun b -> Flops.trainingStep t.Architecture b * float config.Networks)
+          Steps = ofBatch (fun b -> float b.Batch.Steps) }
 
     /// Training steps on the CPU (see timeTrainingStepOn).
     let timeTrainingStep (config: RunConfig) (repeats: int) = timeTrainingStepOn SkipRnn.Engine.Cpu config repeats
 
-    /// `repeats` evaluation passes on a device (config.EvaluationTrials trials, true dynamics), all on one batch.
+    /// Evaluation passes on a device (config.EvaluationTrials trials, true dynamics), all on one batch (`timedCalls`).
     let timeEvaluationOn (device: SkipRnn.Engine.Device) (config: RunConfig) (repeats: int) =
         use t = trainerOn device config
         let prepared, noise = t.EvaluationBatch 0
         let plan = SkipPlan.Empty prepared.Batch.Steps
         let all = Array.init config.Networks id
         for _ in 1 .. warmUpSteps do t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
-        let seconds =
-            [| for _ in 1 .. repeats do
-                let clock = Stopwatch.StartNew()
-                t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore
-                yield clock.Elapsed.TotalSeconds |]
+        let seconds = timedCalls repeats (fun () -> t.Engine.Evaluate(t.State.Parameters, all, prepared, plan, noise) |> ignore)
         { Seconds = seconds
-          RecurrentFlops = Array.create repeats (Flops.recurrentForward t.Architecture prepared * float config.Networks)
-          AllFlops = Array.create repeats (Flops.evaluation t.Architecture prepared * float config.Networks)
-          Steps = Array.create repeats (float prepared.Batch.Steps) }
+          RecurrentFlops = Array.create seconds.Length (Flops.recurrentForward t.Architecture prepared * float config.Networks)
+          AllFlops = Array.create seconds.Length (Flops.evaluation t.Architecture prepared * float config.Networks)
+          Steps = Array.create seconds.Length (float prepared.Batch.Steps) }
 
-    /// `repeats` evaluation passes on the CPU.
+    /// Evaluation passes on the CPU.
     let timeEvaluation (config: RunConfig) (repeats: int) = timeEvaluationOn SkipRnn.Engine.Cpu config repeats
 
     /// Median seconds of `repeats` evaluations as a trainer runs them on the CPU (Trainer.Evaluate: fresh trials
